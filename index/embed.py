@@ -1,0 +1,75 @@
+"""Sentence embeddings: queries and documents are two explicit calls (e5 wants `query: ` / `passage: `)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from qa.errors import DependencyMissingError, ModelMissingError
+
+
+class Embedder(Protocol):
+    identity: dict
+    dim: int
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def encode_documents(self, texts: list[str]) -> np.ndarray: ...
+
+
+def _fingerprint(folder: Path) -> str:
+    """Identifies the weights without reading them all: config files in full, weight files by size."""
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        h.update(path.relative_to(folder).as_posix().encode())
+        if path.suffix in {".json", ".txt", ".model"} and path.stat().st_size < 50_000_000:
+            h.update(path.read_bytes())
+        else:
+            h.update(str(path.stat().st_size).encode())
+    return h.hexdigest()[:16]
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model folder; loading never downloads (HF_HUB_OFFLINE=1)."""
+
+    def __init__(self, model: str | Path, batch_size: int = 16):
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise DependencyMissingError(f"sentence-transformers cannot be imported ({exc})") from None
+        path = Path(model)
+        if not path.is_dir():
+            raise ModelMissingError(f"embedding model folder {path} does not exist")
+        try:
+            self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ModelMissingError(f"cannot load the embedding model from {path}: {exc}") from None
+        self.batch_size = batch_size
+        self.dim = int(self.model.get_embedding_dimension())
+        self.identity = {"name": path.name, "dim": self.dim, "fingerprint": _fingerprint(path)}
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _encode(self, fn, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        out = fn(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                 convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(out, dtype=np.float32)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(self.model.encode_query, texts)
+
+    def encode_documents(self, texts: list[str]) -> np.ndarray:
+        return self._encode(self.model.encode_document, texts)

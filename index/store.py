@@ -1,0 +1,224 @@
+"""The index on disk: a manifest naming one generation of data files.
+
+Every write makes a new generation (files suffixed with its number), then replaces
+`manifest.json` atomically; only then are older generations deleted. A crash at any point
+leaves a manifest that names complete files, so the previous index stays usable.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index.lexical import LexicalIndex
+from index.vectors import FaissStore
+from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from qa.records import Chunk, Document, Span
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class IndexData:
+    """Everything an index holds, in memory. Sentence vectors are stored per document, in sentence order."""
+
+    documents: dict[str, Document] = field(default_factory=dict)
+    chunks: list[Chunk] = field(default_factory=list)
+    chunk_vectors: np.ndarray | None = None
+    sentence_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class LoadedIndex:
+    manifest: dict
+    data: IndexData
+    dense: FaissStore
+    lexical: LexicalIndex
+
+    def check_embedder(self, identity: dict) -> None:
+        built = self.manifest["embedder"]
+        if built != identity:
+            raise IndexMismatchError(
+                f"the index was built with embedder {built.get('name')} ({built.get('dim')} dimensions, "
+                f"fingerprint {built.get('fingerprint')}), but {identity.get('name')} ({identity.get('dim')} "
+                f"dimensions, fingerprint {identity.get('fingerprint')}) is configured"
+            )
+
+
+def _doc_to_json(doc: Document) -> dict:
+    return {
+        "doc_id": doc.doc_id, "path": doc.path, "title": doc.title, "language": doc.language,
+        "sha256": doc.sha256, "text": doc.text,
+        "sentences": [[s.start, s.end] for s in doc.sentences],
+        "regions": [[r.start, r.end] for r in doc.regions],
+    }
+
+
+def _doc_from_json(d: dict) -> Document:
+    return Document(
+        doc_id=d["doc_id"], path=d["path"], title=d["title"], language=d["language"], text=d["text"],
+        sha256=d["sha256"], sentences=tuple(Span(*s) for s in d["sentences"]),
+        regions=tuple(Span(*r) for r in d["regions"]),
+    )
+
+
+def _chunk_to_json(c: Chunk) -> dict:
+    return {"chunk_id": c.chunk_id, "doc_id": c.doc_id, "char_start": c.char_start, "char_end": c.char_end,
+            "sentences": [[s.start, s.end] for s in c.sentences]}
+
+
+def _chunk_from_json(d: dict, docs: dict[str, Document]) -> Chunk:
+    doc = docs[d["doc_id"]]
+    return Chunk(
+        chunk_id=d["chunk_id"], doc_id=d["doc_id"], text=doc.text[d["char_start"] : d["char_end"]],
+        char_start=d["char_start"], char_end=d["char_end"], language=doc.language,
+        sentences=tuple(Span(*s) for s in d["sentences"]),
+    )
+
+
+def _fsync_write(path: Path, payload: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(payload)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class IndexStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST
+
+    def exists(self) -> bool:
+        return self.manifest_path.exists()
+
+    def read_manifest(self) -> dict:
+        if not self.exists():
+            raise IndexMissingError(f"no index at {self.root}")
+        try:
+            manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise IndexCorruptError(f"{self.manifest_path} cannot be read: {exc}") from None
+        if manifest.get("schema_version") != SCHEMA_VERSION:
+            raise IndexMismatchError(
+                f"{self.manifest_path} has schema version {manifest.get('schema_version')}, "
+                f"this program reads version {SCHEMA_VERSION}")
+        return manifest
+
+    def load(self) -> LoadedIndex:
+        manifest = self.read_manifest()
+        files = {k: self.root / v for k, v in manifest["files"].items()}
+        try:
+            with open(files["documents"], encoding="utf-8") as fh:
+                docs = [_doc_from_json(json.loads(line)) for line in fh]
+            documents = {d.doc_id: d for d in docs}
+            with open(files["chunks"], encoding="utf-8") as fh:
+                chunks = [_chunk_from_json(json.loads(line), documents) for line in fh]
+            chunk_vectors = np.load(files["chunk_vectors"])
+            flat = np.load(files["sentence_vectors"])
+            dense = FaissStore.load(files["dense"])
+        except (OSError, KeyError, ValueError, json.JSONDecodeError, RuntimeError) as exc:
+            raise IndexCorruptError(f"the index at {self.root} is incomplete or damaged: {exc}") from None
+        sentence_vectors, row = {}, 0
+        for doc in docs:
+            n = len(doc.sentences)
+            sentence_vectors[doc.doc_id] = flat[row : row + n]
+            row += n
+        if row != len(flat) or len(chunks) != len(chunk_vectors) or len(dense) != len(chunks):
+            raise IndexCorruptError(f"the index at {self.root} has mismatched file sizes")
+        data = IndexData(documents, chunks, chunk_vectors, sentence_vectors)
+        return LoadedIndex(manifest, data, dense, LexicalIndex([c.text for c in chunks]))
+
+    @contextmanager
+    def lock(self):
+        """One writer at a time."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def write(self, data: IndexData, embedder: dict, chunker: dict, dim: int) -> dict:
+        """Writes a new generation and switches the manifest to it; returns the new manifest."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        old_gen = 0
+        if self.exists():
+            try:
+                old_gen = int(json.loads(self.manifest_path.read_text())["generation"])
+            except (OSError, ValueError, KeyError, json.JSONDecodeError):
+                old_gen = 0
+        gen = max(old_gen, int(time.time() * 1000)) + 1
+        docs = [data.documents[k] for k in sorted(data.documents)]
+        files = {
+            "documents": f"documents-{gen}.jsonl",
+            "chunks": f"chunks-{gen}.jsonl",
+            "chunk_vectors": f"chunk_vectors-{gen}.npy",
+            "sentence_vectors": f"sentence_vectors-{gen}.npy",
+            "dense": f"dense-{gen}.faiss",
+        }
+        p = {k: self.root / v for k, v in files.items()}
+        _fsync_write(p["documents"], "".join(json.dumps(_doc_to_json(d), ensure_ascii=False) + "\n"
+                                              for d in docs).encode("utf-8"))
+        _fsync_write(p["chunks"], "".join(json.dumps(_chunk_to_json(c)) + "\n" for c in data.chunks).encode())
+        chunk_vectors = (data.chunk_vectors if data.chunk_vectors is not None
+                         else np.zeros((0, dim), np.float32)).astype(np.float32)
+        with open(p["chunk_vectors"], "wb") as fh:
+            np.save(fh, chunk_vectors)
+            fh.flush()
+            os.fsync(fh.fileno())
+        parts = [data.sentence_vectors[d.doc_id] for d in docs]
+        flat = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, dim), np.float32)
+        with open(p["sentence_vectors"], "wb") as fh:
+            np.save(fh, flat)
+            fh.flush()
+            os.fsync(fh.fileno())
+        FaissStore.build(chunk_vectors).save(p["dense"])
+        manifest = {
+            "schema_version": SCHEMA_VERSION,
+            "generation": gen,
+            "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "embedder": embedder,
+            "chunker": chunker,
+            "files": files,
+            "documents": {
+                d.doc_id: {"sha256": d.sha256, "title": d.title, "language": d.language,
+                           "sentences": len(d.sentences),
+                           "chunks": sum(1 for c in data.chunks if c.doc_id == d.doc_id)}
+                for d in docs
+            },
+            "counts": {"documents": len(docs), "chunks": len(data.chunks), "sentences": len(flat)},
+        }
+        tmp = self.root / f"{MANIFEST}.{gen}.tmp"
+        _fsync_write(tmp, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
+        os.replace(tmp, self.manifest_path)
+        _fsync_dir(self.root)
+        self._remove_other_generations(set(files.values()))
+        return manifest
+
+    def _remove_other_generations(self, keep: set[str]) -> None:
+        for path in self.root.iterdir():
+            if path.name in keep or path.name in {MANIFEST, ".lock"}:
+                continue
+            if path.name.split("-")[0] in {"documents", "chunks", "chunk_vectors", "sentence_vectors", "dense"} \
+                    or path.name.endswith(".tmp"):
+                path.unlink(missing_ok=True)

@@ -1,0 +1,46 @@
+"""Turning a file's bytes into the normalised text every offset points into."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+from qa.errors import IngestError
+
+
+def normalise(text: str) -> str:
+    """The normalisation citations are measured against: no BOM, `\\n` line ends, Unicode NFKC."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFKC", text)
+
+
+def decode(data: bytes, name: str) -> tuple[str, str]:
+    """Returns (text, encoding). UTF-8 first; another encoding only when it is detected with confidence."""
+    if b"\x00" in data[:8192]:
+        raise IngestError(f"{name}: looks like a binary file, not text")
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or best.chaos > 0.2:
+        raise IngestError(f"{name}: not UTF-8, and its encoding could not be detected; save it as UTF-8")
+    return str(best), best.encoding
+
+
+def read_text(path: Path, max_bytes: int) -> tuple[str, str]:
+    """Reads and normalises one file; every refusal names the file."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read ({exc.strerror})") from None
+    if size > max_bytes:
+        raise IngestError(f"{path}: {size} bytes is larger than the limit of {max_bytes}")
+    data = path.read_bytes()
+    text, encoding = decode(data, str(path))
+    text = normalise(text)
+    if not text.strip():
+        raise IngestError(f"{path}: the file is empty")
+    return text, encoding

@@ -1,0 +1,162 @@
+"""The one assistant API: the CLI, the web app and the eval harness all go through `Assistant`.
+
+Models and the index load lazily, once per process; fakes can be passed in for tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.builder import IndexBuilder, IndexReport, Progress
+from index.embed import Embedder
+from index.language import detect_language
+from index.store import IndexStore, LoadedIndex
+from qa import models, protocol
+from qa.answer import STOP, PromptBuilder, parse_answer
+from qa.llm import LLM
+from qa.records import Answer, Timings
+from qa.retrieve import Retrieval, Retriever
+from qa.settings import Settings
+
+QUESTION_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt")
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of the answer as the model writes it (before citations are checked)."""
+
+    text: str
+
+
+class Assistant:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, llm: LLM | None = None,
+                 embedder_identity: dict | None = None):
+        self.settings = settings
+        self._embedder = embedder
+        self._embedder_identity = embedder_identity or (embedder.identity if embedder else None)
+        self._llm = llm
+        self._index: LoadedIndex | None = None
+        self._retriever: Retriever | None = None
+        self.prompts = PromptBuilder()
+        self.store = IndexStore(settings.paths.index_dir)
+
+    # -- models, loaded on first use -------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = models.load_embedder(self.settings)
+        return self._embedder
+
+    @property
+    def embedder_identity(self) -> dict:
+        if self._embedder_identity is None:
+            self._embedder_identity = models.embedder_identity(self.settings)
+        return self._embedder_identity
+
+    @property
+    def llm(self) -> LLM:
+        if self._llm is None:
+            self._llm = models.load_llm(self.settings)
+        return self._llm
+
+    # -- indexing ----------------------------------------------------------------------
+    def index(self, corpus: Path | None = None, rebuild: bool = False,
+              progress: Progress | None = None) -> IndexReport:
+        builder = IndexBuilder(self.store, self.settings.ingest, self.settings.chunking,
+                               self.embedder_identity, lambda: self.embedder)
+        report = builder.run(Path(corpus or self.settings.paths.corpus), rebuild=rebuild, progress=progress)
+        if report.written:
+            self._index = self._retriever = None
+        return report
+
+    def loaded_index(self) -> LoadedIndex:
+        if self._index is None:
+            index = self.store.load()
+            index.check_embedder(self.embedder_identity)
+            self._index = index
+        return self._index
+
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            self._retriever = Retriever(self.loaded_index(), self.embedder, self.settings.retrieval)
+        return self._retriever
+
+    # -- answering ---------------------------------------------------------------------
+    def question_language(self, question: str) -> str:
+        candidates = self.settings.ingest.languages or QUESTION_LANGUAGES
+        return detect_language(question, candidates)
+
+    def retrieve(self, question: str) -> Retrieval:
+        return self.retriever.retrieve(question)
+
+    def ask(self, question: str) -> Answer:
+        answer = None
+        for event in self.ask_stream(question):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def ask_stream(self, question: str, on_token: Callable[[str], None] | None = None) -> Iterator[Token | Answer]:
+        """Yields the model's text as it comes (`Token`), then the checked `Answer`."""
+        question = " ".join(question.split())
+        t0 = time.perf_counter()
+        language = self.question_language(question)
+        retrieval = self.retrieve(question)
+        t_retrieved = time.perf_counter()
+        model_info = {"llm": getattr(self.llm, "name", "?"), "embedder": self.embedder_identity.get("name", "?")}
+        if not retrieval.evidence:
+            total = time.perf_counter() - t0
+            yield self._refused(question, language, Timings(t_retrieved - t0, 0.0, 0.0, total), model_info)
+            return
+        prompt = self.prompts.build(list(retrieval.evidence), question)
+        raw, first = [], None
+        for piece in self.llm.stream(prompt, self.settings.llm.max_tokens, STOP):
+            if first is None:
+                first = time.perf_counter()
+            raw.append(piece)
+            yield Token(piece)
+        t_done = time.perf_counter()
+        parsed = parse_answer("".join(raw), retrieval.evidence)
+        timings = Timings(
+            retrieve_s=t_retrieved - t0,
+            first_token_s=(first or t_done) - t0,
+            generate_s=t_done - t_retrieved,
+            total_s=time.perf_counter() - t0,
+        )
+        if parsed.refused or not parsed.text:
+            yield self._refused(question, language, timings, model_info, retrieval)
+            return
+        yield Answer(question, parsed.text, parsed.citations, False, language, timings, model_info,
+                     retrieval.evidence, "composed")
+
+    def _refused(self, question: str, language: str, timings: Timings, model_info: dict,
+                 retrieval: Retrieval | None = None) -> Answer:
+        return Answer(question, protocol.refusal(language), (), True, language, timings, model_info,
+                      retrieval.evidence if retrieval else (), "refused")
+
+    # -- description -------------------------------------------------------------------
+    def info(self) -> dict:
+        s = self.settings
+        out = {
+            "corpus": str(s.paths.corpus.resolve()),
+            "index": str(s.paths.index_dir.resolve()),
+            "models_dir": str(s.paths.models_dir.resolve()),
+            "embedder": models.embedder_location(s),
+            "llm": str(models.llm_path(s)),
+        }
+        if self.store.exists():
+            manifest = self.store.read_manifest()
+            out["indexed"] = {
+                "written_at": manifest["written_at"],
+                "embedder": manifest["embedder"],
+                "counts": manifest["counts"],
+                "documents": manifest["documents"],
+            }
+        else:
+            out["indexed"] = None
+        return out

@@ -1,0 +1,179 @@
+"""`qa`: a thin command line over `Assistant`. Errors become one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from qa.errors import QAError
+from qa.records import Answer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions about your articles.")
+
+EXIT_USER_ERROR = 2
+
+
+def _settings():
+    from qa.settings import load_settings
+
+    return load_settings()
+
+
+def _assistant():
+    from qa.assistant import Assistant
+
+    return Assistant(_settings())
+
+
+def answer_json(answer: Answer, documents: dict) -> dict:
+    """The `qa ask --json` object; `path` is relative to the corpus folder."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "refused": answer.refused,
+        "mode": answer.mode,
+        "language": answer.language,
+        "citations": [
+            {
+                "n": c.n,
+                "path": documents[c.doc_id].path,
+                "title": documents[c.doc_id].title,
+                "language": documents[c.doc_id].language,
+                "char_start": c.char_start,
+                "char_end": c.char_end,
+                "quote": c.quote,
+            }
+            for c in answer.citations
+        ],
+        "timings": {
+            "retrieve_s": round(answer.timings.retrieve_s, 4),
+            "first_token_s": round(answer.timings.first_token_s, 4),
+            "generate_s": round(answer.timings.generate_s, 4),
+            "total_s": round(answer.timings.total_s, 4),
+        },
+        "models": answer.model,
+    }
+
+
+@app.command()
+def setup() -> None:
+    """Prepare the default models in the model cache (once; nothing is downloaded)."""
+    from qa.models import prepare_defaults
+
+    for kind, path in prepare_defaults(_settings(), log=lambda m: typer.echo(m, err=True)).items():
+        typer.echo(f"{kind}: {path}")
+
+
+@app.command()
+def index(
+    path: Annotated[Path | None, typer.Argument(help="Corpus folder (default: the configured one).")] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-read and re-embed every file.")] = False,
+) -> None:
+    """Index the corpus incrementally: new and changed files are read, removed ones leave."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    assistant = _assistant()
+    with Progress(TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(done: int, total: int, name: str) -> None:
+            bar.update(task, completed=done, total=total, description=name)
+
+        report = assistant.index(path, rebuild=rebuild, progress=progress)
+    parts = [f"{len(report.added)} added", f"{len(report.updated)} updated", f"{len(report.removed)} removed",
+             f"{len(report.unchanged)} unchanged"]
+    typer.echo(("rebuilt: " if report.rebuilt else "") + ", ".join(parts) + f"; {report.chunks} chunks")
+    for doc_id, message in report.failed:
+        typer.echo(f"error: {message}", err=True)
+    if report.failed:
+        raise typer.Exit(EXIT_USER_ERROR)
+
+
+def print_answer(answer: Answer, documents: dict) -> None:
+    label = {"refused": "", "quoted": "(quoted from the sources) ", "composed": ""}[answer.mode]
+    typer.echo(label + answer.text)
+    if answer.citations:
+        typer.echo("\nSources:")
+        for c in answer.citations:
+            doc = documents[c.doc_id]
+            typer.echo(f"[{c.n}] {doc.title} ({doc.language}, {doc.path}, chars {c.char_start}-{c.char_end})")
+            typer.echo(f"    “{c.quote}”")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in any language.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
+) -> None:
+    """Answer a question from the indexed articles, with the passages it rests on."""
+    from qa.assistant import Token
+
+    if not question.strip():
+        raise QAError("the question is empty", hint='ask something, e.g. qa ask "Who leads DiDi?"')
+    assistant = _assistant()
+    answer = None
+    streaming = not as_json and sys.stdout.isatty()
+    for event in assistant.ask_stream(question):
+        if isinstance(event, Token):
+            if streaming:
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+        else:
+            answer = event
+    if streaming:
+        sys.stdout.write("\r\033[K")
+    documents = assistant.loaded_index().data.documents
+    if as_json:
+        typer.echo(json.dumps(answer_json(answer, documents), ensure_ascii=False, indent=2))
+    else:
+        print_answer(answer, documents)
+
+
+@app.command()
+def info(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """What is indexed, which models are configured, where files live."""
+    data = _assistant().info()
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for key in ("corpus", "index", "models_dir", "embedder", "llm"):
+        typer.echo(f"{key:11} {data[key]}")
+    indexed = data["indexed"]
+    if not indexed:
+        typer.echo("index      (none yet: run `qa index`)")
+        return
+    c = indexed["counts"]
+    typer.echo(f"indexed    {c['documents']} documents, {c['chunks']} chunks, {c['sentences']} sentences "
+               f"at {indexed['written_at']} with {indexed['embedder']['name']}")
+    for doc_id, d in indexed["documents"].items():
+        typer.echo(f"  {doc_id}  [{d['language']}]  {d['title']}")
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except QAError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USER_ERROR)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Typed errors with a hint. The CLI and the web app turn them into one clear line."""
+
+from __future__ import annotations
+
+
+class QAError(Exception):
+    hint: str = ""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+    def __str__(self) -> str:
+        msg = self.args[0] if self.args else ""
+        return f"{msg} ({self.hint})" if self.hint else msg
+
+
+class ConfigError(QAError):
+    hint = "check qa.toml and the QA_* environment variables"
+
+
+class IngestError(QAError):
+    """A file could not be read as a document; names the file."""
+
+    hint = "fix or remove the file, then run `qa index` again"
+
+
+class IndexMissingError(QAError):
+    hint = "run `qa index` first"
+
+
+class IndexMismatchError(QAError):
+    hint = "run `qa index --rebuild` to rebuild the index with the configured models"
+
+
+class IndexCorruptError(QAError):
+    hint = "run `qa index --rebuild`"
+
+
+class ModelMissingError(QAError):
+    hint = "run `qa setup` (or `make run`) to prepare the default models, or point the settings at a model file"
+
+
+class DependencyMissingError(QAError):
+    hint = "run `make run` or `pip install -e .` inside the project's virtual environment"

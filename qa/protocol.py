@@ -1,0 +1,55 @@
+"""The citation protocol and the refusal text, defined once for prompts, code and tests.
+
+The model cites evidence as `[n]`; several numbers may share brackets (`[1, 3]`).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+def cite(n: int) -> str:
+    return f"[{n}]"
+
+
+def cited_numbers(text: str) -> list[int]:
+    """Citation numbers in order of first appearance."""
+    seen: list[int] = []
+    for m in CITATION.finditer(text):
+        for part in m.group(1).split(","):
+            n = int(part)
+            if n not in seen:
+                seen.append(n)
+    return seen
+
+
+def keep_citations(text: str, allowed: set[int]) -> str:
+    """Removes every citation number not in `allowed` (and brackets left empty)."""
+
+    def repl(m: re.Match) -> str:
+        kept = [p.strip() for p in m.group(1).split(",") if int(p) in allowed]
+        return "".join(cite(int(n)) for n in kept)
+
+    out = CITATION.sub(repl, text)
+    return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", out)).strip()
+
+
+@lru_cache(maxsize=1)
+def refusals(prompts_dir: Path = PROMPTS_DIR) -> dict[str, str]:
+    return tomllib.loads((prompts_dir / "refusal.toml").read_text(encoding="utf-8"))
+
+
+def refusal(language: str) -> str:
+    texts = refusals()
+    return texts.get(language, texts["en"])
+
+
+def is_refusal(text: str) -> bool:
+    flat = " ".join(text.split()).strip().casefold()
+    return any(flat.startswith(r.casefold().rstrip(".")) for r in refusals().values())

