@@ -45,8 +45,10 @@ class SentenceTransformerEmbedder:
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
         except ImportError as exc:
             raise DependencyMissingError(f"sentence-transformers cannot be imported ({exc})") from None
+        hf_logging.disable_progress_bar()
         path = Path(model)
         if not path.is_dir():
             raise ModelMissingError(f"embedding model folder {path} does not exist")

@@ -27,25 +27,29 @@ def _numbered(lines: list[str]) -> str:
 class PromptBuilder:
     def __init__(self, prompts_dir: Path = protocol.PROMPTS_DIR):
         self.dir = Path(prompts_dir)
-        self.template = Template((self.dir / "answer.txt").read_text(encoding="utf-8"))
+        self.template = Template((self.dir / "answer.txt").read_text(encoding="utf-8").rstrip())
         self.example_template = Template((self.dir / "example.txt").read_text(encoding="utf-8"))
         raw = tomllib.loads((self.dir / "examples.toml").read_text(encoding="utf-8"))
         self.examples = [Example(e["question"], tuple(e["sources"]), e["answer"]) for e in raw.get("example", [])]
         self._refusals = {f"refusal_{k}": v for k, v in protocol.refusals().items()}
-        self._examples = self._examples_text()
+        self._examples: dict[int, str] = {}
 
-    def _examples_text(self) -> str:
+    def _examples_text(self, n_evidence: int) -> str:
         blocks = []
         for ex in self.examples:
+            if any(n > n_evidence for n in protocol.cited_numbers(ex.answer)):
+                continue
             answer = Template(ex.answer).safe_substitute(self._refusals)
             blocks.append(self.example_template.substitute(
-                evidence=_numbered(list(ex.sources)), question=ex.question, answer=answer).strip())
+                evidence=_numbered(list(ex.sources[:n_evidence])), question=ex.question, answer=answer).strip())
         return "\n\n".join(blocks)
 
     def build(self, evidence: list[Evidence], question: str) -> str:
+        if len(evidence) not in self._examples:
+            self._examples[len(evidence)] = self._examples_text(len(evidence))
         return self.template.substitute(
             self._refusals,
-            examples=self._examples,
+            examples=self._examples[len(evidence)],
             evidence=_numbered([e.text for e in evidence]),
             question=" ".join(question.split()),
         )

@@ -6,7 +6,7 @@ Models and the index load lazily, once per process; fakes can be passed in for t
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from qa.answer import STOP, PromptBuilder, parse_answer
 from qa.llm import LLM
 from qa.records import Answer, Timings
 from qa.retrieve import Retrieval, Retriever
+from qa.verify import Verifier
 from qa.settings import Settings
 
 QUESTION_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt")
@@ -101,9 +102,14 @@ class Assistant:
         assert answer is not None
         return answer
 
-    def ask_stream(self, question: str, on_token: Callable[[str], None] | None = None) -> Iterator[Token | Answer]:
+    def warm_up(self) -> None:
+        """Loads the index and both models, so that the first answer's timings are the answer's own."""
+        _ = self.retriever, self.llm
+
+    def ask_stream(self, question: str) -> Iterator[Token | Answer]:
         """Yields the model's text as it comes (`Token`), then the checked `Answer`."""
         question = " ".join(question.split())
+        self.warm_up()
         t0 = time.perf_counter()
         language = self.question_language(question)
         retrieval = self.retrieve(question)
@@ -113,7 +119,8 @@ class Assistant:
             total = time.perf_counter() - t0
             yield self._refused(question, language, Timings(t_retrieved - t0, 0.0, 0.0, total), model_info)
             return
-        prompt = self.prompts.build(list(retrieval.evidence), question)
+        shown = list(retrieval.evidence[: self.settings.llm.evidence])
+        prompt = self.prompts.build(shown, question)
         raw, first = [], None
         for piece in self.llm.stream(prompt, self.settings.llm.max_tokens, STOP):
             if first is None:
@@ -121,18 +128,24 @@ class Assistant:
             raw.append(piece)
             yield Token(piece)
         t_done = time.perf_counter()
-        parsed = parse_answer("".join(raw), retrieval.evidence)
+        parsed = parse_answer("".join(raw), shown)
+        verified = self.verifier.verify(question, parsed.text, language, shown, self._evidence_language,
+                                        model_refused=parsed.refused, claim_language=self.question_language)
         timings = Timings(
             retrieve_s=t_retrieved - t0,
             first_token_s=(first or t_done) - t0,
             generate_s=t_done - t_retrieved,
             total_s=time.perf_counter() - t0,
         )
-        if parsed.refused or not parsed.text:
-            yield self._refused(question, language, timings, model_info, retrieval)
-            return
-        yield Answer(question, parsed.text, parsed.citations, False, language, timings, model_info,
-                     retrieval.evidence, "composed")
+        yield Answer(question, verified.text, verified.citations, verified.mode == "refused", language, timings,
+                     model_info, retrieval.evidence, verified.mode, raw="".join(raw))
+
+    @property
+    def verifier(self) -> Verifier:
+        return Verifier(self.embedder.encode_documents, self.retriever.sentence_vector)
+
+    def _evidence_language(self, ev) -> str:
+        return self.loaded_index().data.documents[ev.doc_id].language
 
     def _refused(self, question: str, language: str, timings: Timings, model_info: dict,
                  retrieval: Retrieval | None = None) -> Answer:

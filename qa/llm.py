@@ -26,13 +26,14 @@ class LlamaCppLLM:
         if not path.is_file():
             raise ModelMissingError(f"language model file {path} does not exist")
         try:
-            from llama_cpp import Llama
+            import llama_cpp
         except ImportError as exc:
             raise DependencyMissingError(f"llama-cpp-python cannot be imported ({exc})") from None
+        _silence(llama_cpp)
         self.settings = settings
         self.name = path.name
         try:
-            self.llm = Llama(
+            self.llm = llama_cpp.Llama(
                 model_path=str(path),
                 n_ctx=settings.n_ctx,
                 n_threads=settings.n_threads or os.cpu_count() or 1,
@@ -58,3 +59,16 @@ class LlamaCppLLM:
             text = part["choices"][0]["text"]
             if text:
                 yield text
+
+
+_LOG_CALLBACK = None
+
+
+def _silence(llama_cpp) -> None:
+    """llama.cpp logs to stderr even with verbose=False; route its log to nowhere, once per process."""
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is None:
+        import ctypes
+
+        _LOG_CALLBACK = llama_cpp.llama_log_callback(lambda level, text, user_data: None)
+        llama_cpp.llama_log_set(_LOG_CALLBACK, ctypes.c_void_p())

@@ -41,12 +41,21 @@ def keep_citations(text: str, allowed: set[int]) -> str:
 
 
 @lru_cache(maxsize=1)
-def refusals(prompts_dir: Path = PROMPTS_DIR) -> dict[str, str]:
-    return tomllib.loads((prompts_dir / "refusal.toml").read_text(encoding="utf-8"))
+def _phrases(prompts_dir: Path = PROMPTS_DIR) -> dict[str, dict[str, str]]:
+    return tomllib.loads((prompts_dir / "phrases.toml").read_text(encoding="utf-8"))
+
+
+def refusals() -> dict[str, str]:
+    return _phrases()["refusal"]
 
 
 def refusal(language: str) -> str:
     texts = refusals()
+    return texts.get(language, texts["en"])
+
+
+def quoted_lead(language: str) -> str:
+    texts = _phrases()["quoted"]
     return texts.get(language, texts["en"])
 
 

@@ -90,3 +90,4 @@ class Answer:
     model: dict[str, str] = field(default_factory=dict)
     evidence: tuple[Evidence, ...] = ()
     mode: str = "composed"  # "composed", "quoted" or "refused"
+    raw: str = ""  # what the model wrote, before verification

@@ -49,6 +49,10 @@ class Retriever:
             for doc_id, doc in index.data.documents.items()
         }
 
+    def sentence_vector(self, ev: Evidence) -> np.ndarray:
+        rows = self._sentence_row[ev.doc_id]
+        return self.index.data.sentence_vectors[ev.doc_id][rows[(ev.char_start, ev.char_end)]]
+
     def search(self, question: str, query_vector: np.ndarray) -> list[Hit]:
         s = self.settings
         _, ids = self.index.dense.search(query_vector[None, :], s.k_dense)

@@ -90,6 +90,7 @@ class LLMSettings(_Section):
     n_ctx: int = Field(2048, ge=256)
     n_threads: int = Field(0, ge=0, description="0 means one per core.")
     max_tokens: int = Field(96, gt=0)
+    evidence: int = Field(2, gt=0, description="Evidence sentences shown to the model (the best ones).")
     temperature: float = Field(0.0, ge=0.0)
     seed: int = 0
 

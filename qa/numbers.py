@@ -1,0 +1,134 @@
+"""Numbers in English and German text, normalised so that "450 Millionen" == "450 million" == 4.5e8.
+
+Handles digits with either language's separators ("1.000,5" / "1,000.5"), number words
+("zwölf" = "twelve" = 12), scale words and abbreviations (Tsd., Mio., Mrd., bn; German
+"Billion" is 10^12, English "billion" 10^9) and currencies as ISO codes ("$", "US-Dollar" → USD).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
+    "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12,
+    "null": 0, "eins": 1, "ein": 1, "eine": 1, "einen": 1, "einer": 1, "zwei": 2, "drei": 3, "vier": 4,
+    "fünf": 5, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwölf": 12,
+    "dreizehn": 13, "vierzehn": 14, "fünfzehn": 15, "sechzehn": 16, "siebzehn": 17, "achtzehn": 18,
+    "neunzehn": 19, "zwanzig": 20, "dreißig": 30, "vierzig": 40, "fünfzig": 50, "sechzig": 60,
+    "siebzig": 70, "achtzig": 80, "neunzig": 90, "hundert": 100, "dutzend": 12,
+}
+# Articles count as "1" only in front of a scale word ("a million", "eine Million").
+_ARTICLES = {"a", "an", "ein", "eine", "einen", "einer"}
+
+SCALES = {
+    "thousand": 1e3, "tausend": 1e3, "tsd": 1e3, "k": 1e3,
+    "million": 1e6, "millions": 1e6, "mn": 1e6, "mio": 1e6, "millionen": 1e6, "m": 1e6,
+    "billion": 1e9, "billions": 1e9, "bn": 1e9, "mrd": 1e9, "milliarde": 1e9, "milliarden": 1e9, "b": 1e9,
+    "trillion": 1e12, "trillions": 1e12, "billionen": 1e12,
+}
+_GERMAN_BILLION = 1e12  # "Billion" in German text
+
+CURRENCIES = {
+    "usd": "USD", "us-dollar": "USD", "dollar": "USD", "dollars": "USD", "$": "USD", "us$": "USD",
+    "eur": "EUR", "euro": "EUR", "euros": "EUR", "€": "EUR",
+    "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "pfund": "GBP", "£": "GBP",
+    "cny": "CNY", "rmb": "CNY", "yuan": "CNY", "renminbi": "CNY", "¥": "CNY",
+    "jpy": "JPY", "yen": "JPY",
+}
+
+_TOKEN = re.compile(r"US\$|[$€£¥]|\d+(?:[.,'\u202f ]\d{3})*(?:[.,]\d+)?|[^\W\d_]+(?:-[^\W\d_]+)?\.?|\S", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    value: float
+    mantissa: float
+    currency: str | None = None
+    text: str = ""
+
+
+def parse_digits(token: str, language: str) -> float | None:
+    """'1.000,5' (de) / '1,000.5' (en) → 1000.5; a lone separator followed by three digits is a thousands mark."""
+    t = token.replace("\u202f", "").replace("'", "").replace(" ", "")
+    if not re.fullmatch(r"\d+(?:[.,]\d+)*", t):
+        return None
+    decimal, thousands = (",", ".") if language == "de" else (".", ",")
+    parts = re.split(r"[.,]", t)
+    seps = re.findall(r"[.,]", t)
+    if len(seps) == 1 and len(parts[1]) != 3:
+        return float(parts[0] + "." + parts[1])
+    if len(seps) >= 1 and seps[-1] == decimal and len(parts[-1]) != 3:
+        whole = "".join(parts[:-1])
+        return float(whole + "." + parts[-1])
+    if all(s == seps[0] for s in seps) and all(len(p) == 3 for p in parts[1:]):
+        if len(seps) == 1 and seps[0] == decimal and language == "en" and seps[0] == ".":
+            return float(t)
+        return float("".join(parts))
+    try:
+        return float(t.replace(thousands, "").replace(decimal, "."))
+    except ValueError:
+        return None
+
+
+def _word(token: str) -> str:
+    return unicodedata.normalize("NFKC", token).casefold().rstrip(".")
+
+
+def quantities(text: str, language: str = "en") -> list[Quantity]:
+    tokens = _TOKEN.findall(unicodedata.normalize("NFKC", text))
+    out: list[Quantity] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        low = _word(tok)
+        value = parse_digits(tok, language) if tok[0].isdigit() else None
+        if value is None and low in WORDS and (low not in _ARTICLES or _scale(tokens, i + 1, language)):
+            value = float(WORDS[low])
+        if value is None:
+            i += 1
+            continue
+        currency = CURRENCIES.get(_word(tokens[i - 1])) if i > 0 else None
+        mantissa = value
+        scale = _scale(tokens, i + 1, language)
+        j = i + 1
+        if scale:
+            value *= scale
+            j += 1
+            if j < len(tokens) and tokens[j] == ".":
+                j += 1
+        if j < len(tokens) and currency is None:
+            currency = CURRENCIES.get(_word(tokens[j]))
+        out.append(Quantity(value, mantissa, currency, " ".join(tokens[i:j])))
+        i = j
+    return out
+
+
+def _scale(tokens: list[str], j: int, language: str) -> float | None:
+    if j >= len(tokens):
+        return None
+    word = _word(tokens[j])
+    if word == "billion" and language == "de":
+        return _GERMAN_BILLION
+    if word in {"m", "b", "k"} and not tokens[j].islower():
+        return None
+    return SCALES.get(word)
+
+
+def values(text: str, language: str = "en") -> set[float]:
+    return {q.value for q in quantities(text, language)}
+
+
+def supported(claim: Quantity, evidence: list[Quantity]) -> bool:
+    """A number in a claim is supported when the evidence holds the same value, or the claim gives
+    just the mantissa of a scaled figure ("450" for "450 Millionen")."""
+    for e in evidence:
+        if abs(e.value - claim.value) <= 1e-9 * max(1.0, abs(e.value)):
+            return True
+        if claim.value == claim.mantissa and abs(e.mantissa - claim.value) < 1e-9:
+            return True
+    return False

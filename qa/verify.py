@@ -1,0 +1,166 @@
+"""Keeps only what the evidence carries.
+
+Each sentence of the model's answer is a claim. A claim is supported by an evidence sentence when
+- every number in it is found there (normalised across languages: "450 million" = "450 Millionen"),
+- every name in it is found there (tokens with inner capitals or digits such as "DiDi", "EV",
+  and, in English, capitalised words after the first), and
+- its content words are there, or, when the answer's language differs from the evidence's, the two
+  are close in the multilingual embedding space.
+A supported claim is cited to the evidence that supports it (the model's own numbers are often off);
+an unsupported claim is removed. If nothing is left, the best evidence is quoted verbatim (when
+retrieval found it relevant enough) or the assistant refuses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.lexical import tokens
+from index.sentences import split_sentences
+from qa import numbers, protocol
+from qa.records import Citation, Evidence
+
+SIMILARITY_MIN = 0.86  # cosine of claim and evidence (e5 scale) for a claim in another language
+CONTENT_MIN = 0.7  # share of a claim's content words found in the evidence
+QUOTE_MIN_SCORE = 0.87  # evidence score from which a verbatim quote beats a refusal
+
+_INNER_CAPS = re.compile(r"^\w*[a-z]\w*[A-Z]|^[A-Z]{2,}\w*$|\d")
+_QUOTED = re.compile(r"[“\"„«]([^”\"“»]{8,})[”\"“»]")
+
+_QUANTITY_Q = re.compile(r"(?i)\b(how (many|much|large|big|high)|what (number|percentage|share)|wie ?viele?|wie (groß|hoch))\b")
+_TIME_Q = re.compile(r"(?i)\b(when|what year|which year|since when|wann|seit wann|in welchem jahr)\b")
+_TIME_A = re.compile(
+    r"(?i)\b(1\d{3}|20\d{2}|january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"januar|februar|märz|mai|juni|juli|oktober|dezember|monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|today|yesterday|"
+    r"heute|gestern|(this|last|next) (year|month|week)|(diesem|letzten|nächsten) (jahr|monat))\b")
+_PERSON_Q = re.compile(r"(?i)^\s*(who|whom|wer|wem|wen)\b")
+
+
+@dataclass(frozen=True)
+class Verified:
+    text: str
+    citations: tuple[Citation, ...]
+    mode: str  # "composed", "quoted" or "refused"
+    removed: tuple[str, ...] = ()
+
+
+def names(claim: str, language: str) -> set[str]:
+    words = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[^\W_][\w'’-]*", claim)]
+    found = set()
+    for i, w in enumerate(words):
+        if _INNER_CAPS.search(w) and not w.isdigit():
+            found.add(w.casefold())
+        elif language == "en" and i > 0 and w[0].isupper():
+            found.add(w.casefold())
+    return found
+
+
+def answers_type(question: str, claim: str, language: str) -> bool:
+    """Whether the claim has the kind of thing the question asks for: a number for "how many",
+    a date for "when", a name for "who". Questions of other kinds accept any claim."""
+    if _QUANTITY_Q.search(question):
+        return bool(numbers.quantities(claim, language))
+    if _TIME_Q.search(question):
+        return bool(_TIME_A.search(claim))
+    if _PERSON_Q.search(question):
+        asked = {w.casefold() for w in re.findall(r"\w+", question)}
+        words = re.findall(r"[^\W\d_][\w'-]*", claim)
+        return any(w[0].isupper() and w.casefold() not in asked for w in words[1:] or words[:1])
+    return True
+
+
+def missing_names(question: str, language: str, evidence: Sequence[Evidence]) -> set[str]:
+    """Names the question asks about that no evidence sentence mentions ("Tesla")."""
+    text = " ".join(e.text for e in evidence).casefold()
+    return {n for n in names(question, language) if n not in text}
+
+
+def _stem(word: str) -> str:
+    return word[:5]
+
+
+def content_overlap(claim: str, evidence: str) -> float:
+    words = {_stem(w) for w in tokens(claim) if len(w) > 2 and not w.isdigit()}
+    if not words:
+        return 1.0
+    ev = {_stem(w) for w in tokens(evidence)}
+    return len(words & ev) / len(words)
+
+
+class Verifier:
+    def __init__(self, embed: Callable[[list[str]], np.ndarray] | None = None,
+                 evidence_vector: Callable[[Evidence], np.ndarray] | None = None):
+        self._embed = embed
+        self._evidence_vector = evidence_vector
+
+    def supports(self, claim: str, language: str, ev: Evidence, ev_language: str,
+                 claim_vector: np.ndarray | None) -> bool:
+        flat = " ".join(ev.text.split()).casefold()
+        if any(" ".join(q.split()).casefold() not in flat for q in _QUOTED.findall(claim)):
+            return False
+        claim_q = numbers.quantities(claim, language)
+        ev_q = numbers.quantities(ev.text, ev_language)
+        if not all(numbers.supported(q, ev_q) for q in claim_q):
+            return False
+        ev_text = ev.text.casefold()
+        if not all(n in ev_text for n in names(claim, language)):
+            return False
+        if content_overlap(claim, ev.text) >= CONTENT_MIN:
+            return True
+        if claim_vector is None or self._evidence_vector is None or language == ev_language:
+            return False
+        return float(claim_vector @ self._evidence_vector(ev)) >= SIMILARITY_MIN
+
+    def verify(self, question: str, answer: str, language: str, evidence: Sequence[Evidence],
+               evidence_language: Callable[[Evidence], str], model_refused: bool,
+               claim_language: Callable[[str], str] | None = None) -> Verified:
+        if missing_names(question, language, evidence):
+            return Verified(protocol.refusal(language), (), "refused")
+        if model_refused or not answer.strip():
+            return self.fallback(question, language, evidence, model_refused)
+        by_n = {e.n: e for e in evidence}
+        claims = [answer[s.start : s.end] for s in split_sentences(answer, language)] or [answer]
+        bare = [protocol.CITATION.sub("", c).strip() for c in claims]
+        vectors = self._embed(bare) if self._embed else [None] * len(bare)
+        kept, removed, cited_order = [], [], []
+        for claim, text, vec in zip(claims, bare, vectors):
+            if not re.search(r"\w", text):
+                continue
+            lang = claim_language(text) if claim_language else language
+            if not answers_type(question, text, lang):
+                removed.append(claim)
+                continue
+            wanted = [n for n in protocol.cited_numbers(claim) if n in by_n]
+            order = wanted + [e.n for e in evidence if e.n not in wanted]
+            support = [n for n in order
+                       if self.supports(text, lang, by_n[n], evidence_language(by_n[n]), vec)]
+            if not support:
+                removed.append(claim)
+                continue
+            cite = [n for n in wanted if n in support] or support[:1]
+            kept.append(text.rstrip(" .") + " " + "".join(protocol.cite(n) for n in cite) + ".")
+            cited_order += [n for n in cite if n not in cited_order]
+        if not kept:
+            fallback = self.fallback(question, language, evidence, False)
+            return Verified(fallback.text, fallback.citations, fallback.mode, tuple(removed))
+        citations = tuple(_citation(by_n[n]) for n in cited_order)
+        return Verified(" ".join(kept), citations, "composed", tuple(removed))
+
+    def fallback(self, question: str, language: str, evidence: Sequence[Evidence], model_refused: bool) -> Verified:
+        """A verbatim quote of the best evidence that has what the question asks for, else a refusal."""
+        usable = [e for e in evidence if e.score >= QUOTE_MIN_SCORE and answers_type(question, e.text, "en")]
+        if model_refused or not usable:
+            return Verified(protocol.refusal(language), (), "refused")
+        best = usable[0]
+        quote = best.text if best.text[:1] in "“\"„«" else f"“{best.text}”"
+        text = f"{protocol.quoted_lead(language)} {quote} {protocol.cite(best.n)}"
+        return Verified(text, (_citation(best),), "quoted")
+
+
+def _citation(e: Evidence) -> Citation:
+    return Citation(e.n, e.doc_id, e.chunk_id, e.char_start, e.char_end, e.text)
