@@ -1,11 +1,13 @@
 """Finds page furniture (ad blocks, calls to action, bylines) in an article's text.
 
 Works on paragraphs (blank-line separated). A paragraph that matches one of the configured
-patterns in full is an *anchor*. Around each anchor, the run of neighbouring paragraphs that are
-all short, carry no quotation and are not the article's first paragraph is furniture too: ads
-come as blocks ("Access deeper industry intelligence" / one promotional sentence / "Find out more"),
-and only the call to action in them is predictable. Quoted speech and long paragraphs stop a run,
-so an article's own short paragraphs survive unless they sit inside such a block.
+patterns in full is an *anchor*. Ads come as blocks bracketed by a headline and a call to action
+("Access deeper industry intelligence" / a promotional sentence / "Find out more"), and only the
+call to action is predictable. So from each anchor the block extends, in either direction, over
+short paragraphs without quotation up to the nearest headline-like one (short, no final
+punctuation) and no further; where no such headline closes it, the block is the anchor alone.
+The first paragraph (the title) never belongs to a block. Two neighbouring short paragraphs that
+both address the reader ("you") are furniture too.
 
 Nothing is deleted: the result is the list of spans that remain, with offsets into the text.
 """
@@ -18,7 +20,8 @@ from dataclasses import dataclass
 
 from qa.records import Span
 
-_PARAGRAPH = re.compile(r"\S(?:.*?\S)?(?=\n\s*\n|\s*\Z)", re.S)
+_PARAGRAPH = re.compile(r"\S(?:.*?\S)?(?=[ \t]*\n\s*\n|\s*\Z)", re.S)
+_HEADLINE_WORDS = 12
 # Quotation marks; the right single quote is left out because it is mostly an apostrophe ("Don’t").
 _QUOTES = re.compile(r"[\"“”„‚‘«»]")
 _READER = re.compile(r"(?i)\b(you|your|yours)\b")
@@ -52,6 +55,10 @@ class FurnitureFilter:
         words = paragraph.split()
         return index > 0 and len(words) <= self._max_words and not _QUOTES.search(paragraph)
 
+    @staticmethod
+    def is_headline(paragraph: str) -> bool:
+        return len(paragraph.split()) <= _HEADLINE_WORDS and not re.search(r"[.!?:;,\"”»)]$", paragraph)
+
     def furniture(self, paras: list[Paragraph]) -> list[bool]:
         flags = [False] * len(paras)
         joinable = [self._may_join(i, p.text) for i, p in enumerate(paras)]
@@ -63,7 +70,10 @@ class FurnitureFilter:
             for step in (-1, 1):
                 j = i + step
                 while 0 <= j < len(paras) and joinable[j]:
-                    flags[j] = True
+                    if self.is_headline(paras[j].text):
+                        for k in range(min(i, j), max(i, j) + 1):
+                            flags[k] = True
+                        break
                     j += step
         # A lone pair of reader-addressing promo lines with no anchor is furniture as well.
         for i in range(len(paras) - 1):

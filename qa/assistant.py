@@ -12,6 +12,7 @@ from pathlib import Path
 
 from index.builder import IndexBuilder, IndexReport, Progress
 from index.embed import Embedder
+from index.ingest import corpus_files
 from index.language import detect_language
 from index.store import IndexStore, LoadedIndex
 from qa import models, protocol
@@ -66,9 +67,11 @@ class Assistant:
     # -- indexing ----------------------------------------------------------------------
     def index(self, corpus: Path | None = None, rebuild: bool = False,
               progress: Progress | None = None) -> IndexReport:
+        corpus = Path(corpus or self.settings.paths.corpus)
+        corpus_files(corpus, self.settings.ingest.extensions)  # a missing folder is named before models load
         builder = IndexBuilder(self.store, self.settings.ingest, self.settings.chunking,
                                self.embedder_identity, lambda: self.embedder)
-        report = builder.run(Path(corpus or self.settings.paths.corpus), rebuild=rebuild, progress=progress)
+        report = builder.run(corpus, rebuild=rebuild, progress=progress)
         if report.written:
             self._index = self._retriever = None
         return report
@@ -88,8 +91,14 @@ class Assistant:
 
     # -- answering ---------------------------------------------------------------------
     def question_language(self, question: str) -> str:
-        candidates = self.settings.ingest.languages or QUESTION_LANGUAGES
-        return detect_language(question, candidates)
+        return detect_language(question, self.settings.ingest.languages or QUESTION_LANGUAGES)
+
+    def text_language(self, text: str, default: str) -> str:
+        """The language of a piece of the answer; short or unclear text counts as `default`."""
+        if len(text.split()) < 4:
+            return default
+        return detect_language(text, self.settings.ingest.languages or QUESTION_LANGUAGES, default,
+                               min_confidence=0.6)
 
     def retrieve(self, question: str) -> Retrieval:
         return self.retriever.retrieve(question)
@@ -130,7 +139,8 @@ class Assistant:
         t_done = time.perf_counter()
         parsed = parse_answer("".join(raw), shown)
         verified = self.verifier.verify(question, parsed.text, language, shown, self._evidence_language,
-                                        model_refused=parsed.refused, claim_language=self.question_language)
+                                        model_refused=parsed.refused,
+                                        claim_language=lambda text: self.text_language(text, language))
         timings = Timings(
             retrieve_s=t_retrieved - t0,
             first_token_s=(first or t_done) - t0,

@@ -1,0 +1,43 @@
+"""The CLI's error boundary: one clear line, a non-zero exit, no traceback."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+QA = [sys.executable, "-m", "qa.cli"]
+
+
+def run(args, cwd, **env):
+    e = {**os.environ, **env}
+    return subprocess.run(QA + args, cwd=cwd, env=e, capture_output=True, text=True, timeout=120)
+
+
+def test_asking_without_an_index_says_what_to_do(tmp_path):
+    models = tmp_path / "models_dir"
+    r = run(["ask", "Who leads DiDi?"], tmp_path, QA_PATHS__DATA=str(tmp_path / "data"),
+            QA_EMBEDDER__MODEL=str(models))
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "qa setup" in r.stderr or "qa index" in r.stderr
+
+
+def test_a_missing_corpus_folder_is_named(tmp_path):
+    r = run(["index", str(tmp_path / "nope")], tmp_path, QA_PATHS__DATA=str(tmp_path / "data"),
+            QA_EMBEDDER__MODEL=str(tmp_path / "nomodel"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "nope: no such folder (create it and put .txt or .md articles in it)" in r.stderr
+
+
+def test_a_bad_setting_is_one_line(tmp_path):
+    r = run(["info"], tmp_path, QA_RETRIEVAL__RRF_K="zero")
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        "error: bad setting retrieval.rrf_k: Input should be a valid integer, unable to parse string as an "
+        "integer (check qa.toml and the QA_* environment variables)")
+
+
+def test_an_empty_question_is_refused(tmp_path):
+    r = run(["ask", "  "], tmp_path)
+    assert r.returncode == 2 and "the question is empty" in r.stderr

@@ -1,0 +1,45 @@
+import pytest
+
+from qa.numbers import parse_digits, quantities, supported
+
+
+def vals(text, lang="en"):
+    return [(q.value, q.currency) for q in quantities(text, lang)]
+
+
+@pytest.mark.parametrize("text,lang,expected", [
+    ("450 Millionen registrierte Kunden", "de", [(450e6, None)]),
+    ("450 million customers", "en", [(450e6, None)]),
+    ("USD 1 billion", "en", [(1e9, "USD")]),
+    ("1 Mrd. US-Dollar", "de", [(1e9, "USD")]),
+    ("eine Billion Euro", "de", [(1e12, "EUR")]),  # German Billion is 10^12
+    ("one billion euros", "en", [(1e9, "EUR")]),
+    ("twelve pure electric car models", "en", [(12, None)]),
+    ("zwölf Modelle", "de", [(12, None)]),
+    ("mindestens eine Million Fahrzeuge", "de", [(1e6, None)]),
+    ("a million cars", "en", [(1e6, None)]),
+    ("5 Tsd. Euro", "de", [(5000, "EUR")]),
+    ("3 Mio. Kunden", "de", [(3e6, None)]),
+    ("$10", "en", [(10, "USD")]),
+    ("forty vehicles", "en", [(40, None)]),
+    ("in February", "en", []),
+    ("ein Auto", "de", []),
+])
+def test_quantities(text, lang, expected):
+    assert vals(text, lang) == expected
+
+
+@pytest.mark.parametrize("token,lang,value", [
+    ("1.000,5", "de", 1000.5), ("1,000.5", "en", 1000.5), ("1.000", "de", 1000), ("1,000", "en", 1000),
+    ("2,5", "de", 2.5), ("2.5", "en", 2.5), ("1.234.567", "de", 1234567), ("2022", "en", 2022),
+])
+def test_separators_by_language(token, lang, value):
+    assert parse_digits(token, lang) == value
+
+
+def test_same_figure_across_languages_is_supported():
+    ev = quantities("DiDi bedient 450 Millionen registrierte Kunden", "de")
+    assert supported(quantities("450 million", "en")[0], ev)
+    assert supported(quantities("450", "en")[0], ev)  # the mantissa alone
+    assert not supported(quantities("1.5 million", "en")[0], ev)
+    assert not supported(quantities("45 million", "en")[0], ev)

@@ -1,0 +1,27 @@
+from qa.retrieve import reciprocal_rank_fusion
+
+
+def test_reciprocal_rank_fusion_adds_reciprocal_ranks_and_says_who_found_what():
+    fused = reciprocal_rank_fusion({"dense": [3, 1, 2], "lexical": [1, 4]}, k=60)
+    rows = [r for r, _, _ in fused]
+    assert rows[0] == 1  # second and first: 1/62 + 1/61
+    assert rows[1] == 3
+    scores = {r: s for r, s, _ in fused}
+    assert abs(scores[1] - (1 / 62 + 1 / 61)) < 1e-12
+    assert {r: v for r, _, v in fused} == {1: "both", 3: "dense", 2: "dense", 4: "lexical"}
+
+
+def test_evidence_are_numbered_sentences_of_the_best_chunks(assistant):
+    r = assistant.retrieve("How many registered customers does DiDi serve?")
+    assert [e.n for e in r.evidence] == list(range(1, len(r.evidence) + 1))
+    docs = assistant.loaded_index().data.documents
+    for e in r.evidence:
+        assert docs[e.doc_id].text[e.char_start : e.char_end] == e.text
+    assert len(r.evidence) <= assistant.settings.retrieval.max_evidence
+    assert r.hits[0].rank == 1 and r.hits[0].via in {"dense", "lexical", "both"}
+
+
+def test_lexical_search_finds_numbers_and_names(assistant):
+    index = assistant.loaded_index()
+    rows = [row for row, _ in index.lexical.search("450 Millionen Kunden", 3)]
+    assert "450 Millionen registrierte Kunden" in index.data.chunks[rows[0]].text

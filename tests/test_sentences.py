@@ -1,0 +1,42 @@
+from index.sentences import split_sentences
+
+
+def texts(text, lang):
+    spans = split_sentences(text, lang)
+    for s in spans:
+        assert text[s.start : s.end] == text[s.start : s.end].strip()
+    return [text[s.start : s.end] for s in spans]
+
+
+def test_german_abbreviations_do_not_end_sentences():
+    text = "Zu den Investoren gehören u.a. Alibaba und Tencent. Nissan ist z.B. mit dem Pro Pilot weit. Ende."
+    assert texts(text, "de") == [
+        "Zu den Investoren gehören u.a. Alibaba und Tencent.",
+        "Nissan ist z.B. mit dem Pro Pilot weit.",
+        "Ende.",
+    ]
+
+
+def test_quotes_stay_with_their_sentence():
+    text = "He said: “We are open. We will grow.” Then he left."
+    got = texts(text, "en")
+    assert got[-1] == "Then he left."
+    assert "“We are open." in got[0]
+
+
+def test_offsets_point_into_the_original_text_with_an_offset():
+    text = "First line\nSecond sentence here. Third one."
+    spans = split_sentences(text, "en", offset=100)
+    assert [(s.start, s.end) for s in spans] == [(100, 110), (111, 132), (133, 143)]
+
+
+def test_line_breaks_are_boundaries_and_empty_text_has_no_sentences():
+    assert texts("Headline without stop\nBody sentence.", "en") == ["Headline without stop", "Body sentence."]
+    assert split_sentences("", "en") == []
+    assert split_sentences(" \n ", "de") == []
+
+
+def test_cjk_and_emoji_keep_exact_offsets():
+    text = "滴滴出行是中国的公司。它有很多客户。 Electric cars 🚗 are popular."
+    got = texts(text, "zh")
+    assert "".join(got).replace(" ", "") == text.replace(" ", "")

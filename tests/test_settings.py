@@ -1,0 +1,33 @@
+import pytest
+
+from qa.errors import ConfigError
+from qa.settings import load_settings
+
+
+def test_defaults_work_offline(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    s = load_settings()
+    assert s.llm.temperature == 0.0 and s.retrieval.rrf_k == 60
+    assert str(s.paths.corpus) == "corpus"
+
+
+def test_toml_then_environment_override(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "qa.toml").write_text("[llm]\nmax_tokens = 50\nevidence = 3\n[paths]\ncorpus = 'articles'\n")
+    monkeypatch.setenv("QA_LLM__MAX_TOKENS", "70")
+    s = load_settings()
+    assert s.llm.max_tokens == 70 and s.llm.evidence == 3 and str(s.paths.corpus) == "articles"
+
+
+def test_a_bad_setting_names_the_field(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("QA_CHUNKING__CHUNK_TOKENS", "-5")
+    with pytest.raises(ConfigError, match="bad setting chunking.chunk_tokens"):
+        load_settings()
+
+
+def test_an_unknown_setting_is_refused(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "qa.toml").write_text("[llm]\nmodel_pth = 'x.gguf'\n")
+    with pytest.raises(ConfigError, match="llm.model_pth"):
+        load_settings()

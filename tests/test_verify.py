@@ -1,0 +1,80 @@
+import numpy as np
+
+from qa import protocol
+from qa.records import Evidence
+from qa.verify import Verifier, answers_type, names
+
+EV = [
+    Evidence(1, "de.txt", "de.txt#0", 0, 100,
+             "Zu den Investoren bei DiDi gehören u.a. Alibaba, Tencent und Baidu, DiDi bedient mittlerweile "
+             "450 Millionen registrierte Kunden in über 400 Metropolen Chinas.", 0.95),
+    Evidence(2, "en.txt", "en.txt#0", 0, 60, "According to Cheng Wei, the CEO of DiDi, the company will grow.", 0.9),
+]
+LANG = {"de.txt": "de", "en.txt": "en"}
+
+
+def verify(question, answer, language="en", refused=False, evidence=EV):
+    return Verifier().verify(question, answer, language, evidence, lambda e: LANG[e.doc_id], refused)
+
+
+def test_a_supported_claim_is_kept_with_its_citation():
+    v = verify("Wie viele Kunden hat DiDi?", "DiDi bedient 450 Millionen registrierte Kunden [1].", "de")
+    assert v.mode == "composed"
+    assert v.text == "DiDi bedient 450 Millionen registrierte Kunden [1]."
+    assert v.citations[0].quote == EV[0].text
+
+
+def test_a_wrong_citation_is_repaired_to_the_supporting_evidence():
+    v = verify("Who is the CEO of DiDi?", "Cheng Wei [1].")
+    assert v.text == "Cheng Wei [2]." and [c.n for c in v.citations] == [2]
+
+
+def test_an_invented_number_is_removed_and_the_evidence_quoted():
+    v = verify("How many customers does DiDi have?", "DiDi has 1.5 million customers [1].")
+    assert v.mode == "quoted"
+    assert v.text.startswith(protocol.quoted_lead("en"))
+    assert EV[0].text in v.text and v.text.endswith("[1]")
+    assert v.removed == ("DiDi has 1.5 million customers [1].",)
+
+
+def test_unsupported_sentences_go_and_supported_ones_stay():
+    v = verify("Who is the CEO of DiDi?", "Cheng Wei is the CEO of DiDi [2]. He was born in 1983 [2].")
+    assert v.text == "Cheng Wei is the CEO of DiDi [2]."
+
+
+def test_a_name_the_evidence_lacks_refuses():
+    v = verify("Who is the CEO of Tesla?", "Cheng Wei [2].")
+    assert v.mode == "refused" and v.text == protocol.refusal("en")
+
+
+def test_an_invented_quote_is_not_supported():
+    v = verify("What did Cheng Wei say?", "Cheng Wei said “we will conquer the moon” [2].")
+    assert v.mode != "composed"
+
+
+def test_an_answer_of_the_wrong_kind_is_not_kept():
+    v = verify("How many customers does DiDi have?", "DiDi has many customers in China [1].")
+    assert v.mode == "quoted"
+    assert not answers_type("When was it signed?", "It was signed by Cheng Wei.", "en")
+    assert answers_type("Wann wurde es unterschrieben?", "Im Februar.", "de")
+    assert answers_type("Who leads DiDi?", "Cheng Wei leads it.", "en")
+
+
+def test_model_refusal_and_weak_evidence_refuse_in_the_question_language():
+    assert verify("Wie teuer ist eine Fahrt?", protocol.refusal("en"), "de", refused=True).text == protocol.refusal("de")
+    weak = [Evidence(1, "en.txt", "en.txt#0", 0, 10, "Something else entirely.", 0.5)]
+    assert verify("What is the price?", "It costs $10 [1].", evidence=weak).mode == "refused"
+
+
+def test_claims_in_another_language_are_checked_by_embedding_similarity():
+    vectors = {"claim": np.array([1.0, 0.0]), 1: np.array([0.95, 0.312])}
+    verifier = Verifier(embed=lambda texts: np.stack([vectors["claim"] for _ in texts]),
+                        evidence_vector=lambda e: vectors[e.n])
+    v = verifier.verify("Who are DiDi's investors?", "The investors of DiDi include Alibaba, Tencent and Baidu [1].",
+                        "en", EV[:1], lambda e: "de", False)
+    assert v.mode == "composed"
+
+
+def test_names_are_tokens_with_inner_capitals_and_english_capitalised_words():
+    assert names("Who are DiDi's investors like Tencent?", "en") == {"didi", "tencent"}
+    assert names("Wer sind die Investoren von DiDi und BMW, laut Angaben?", "de") == {"didi", "bmw"}
