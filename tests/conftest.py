@@ -101,3 +101,12 @@ def assistant(settings, embedder, fake_llm):
     a = Assistant(settings, embedder=embedder, llm=fake_llm)
     a.index()
     return a
+
+
+@pytest.fixture(scope="session")
+def default_models():
+    """The real default models, prepared once into the project's model cache (as `make run` does)."""
+    from qa.models import prepare_defaults
+    from qa.settings import Settings
+
+    return prepare_defaults(Settings(paths={"corpus": CORPUS, "data": ROOT / ".qa"}), log=lambda m: None)

@@ -1,0 +1,41 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+QUESTION ?= How many registered customers does DiDi serve?
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: run test test-fast install setup index ask clean
+
+# torch goes in first and pinned: the local CPU build; anything unpinned would pull CUDA packages.
+# llama-cpp-python compiles from source the first time (about 6 minutes); pip caches the wheel.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+
+setup: install
+	$(BIN)/qa setup
+
+index: setup
+	$(BIN)/qa index
+
+ask: index
+	$(BIN)/qa ask "$(QUESTION)"
+
+run: ask
+
+test: setup
+	$(BIN)/python -m pytest tests
+
+test-fast: install
+	$(BIN)/python -m pytest tests -m "not slow"
+
+clean:
+	rm -rf $(VENV) .qa .pytest_cache
