@@ -24,6 +24,12 @@ def tokens(text: str) -> list[str]:
     return [w for w in words if w not in stop]
 
 
+def stems(text: str) -> set[str]:
+    """Five-letter prefixes of the content words: crude, but they also meet across English and German
+    cognates ("investors" / "Investoren", "registered" / "registrierte")."""
+    return {w[:5] for w in tokens(text) if len(w) > 2 and not w.isdigit()}
+
+
 class LexicalIndex:
     def __init__(self, texts: list[str]):
         import bm25s

@@ -119,15 +119,21 @@ def ask(
     assistant = _assistant()
     answer = None
     streaming = not as_json and sys.stdout.isatty()
+    draft = ""
     for event in assistant.ask_stream(question):
         if isinstance(event, Token):
             if streaming:
-                sys.stdout.write(event.text)
+                sys.stdout.write("\033[2m" + event.text + "\033[0m")  # the unchecked draft, dimmed
                 sys.stdout.flush()
+                draft += event.text
         else:
             answer = event
-    if streaming:
-        sys.stdout.write("\r\033[K")
+    if streaming and draft:
+        import shutil
+
+        width = shutil.get_terminal_size().columns
+        lines = max(0, (len(draft) - 1) // width)
+        sys.stdout.write("\r\033[K" + "\033[1A\033[K" * lines)
     documents = assistant.loaded_index().data.documents
     if as_json:
         typer.echo(json.dumps(answer_json(answer, documents), ensure_ascii=False, indent=2))

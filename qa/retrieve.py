@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.embed import Embedder
-from index.lexical import tokens
+from index.lexical import stems
 from index.store import LoadedIndex
 from qa.records import Evidence, Hit
 from qa.settings import RetrievalSettings
 
-LEXICAL_WEIGHT = 0.1  # share of a sentence's score that comes from question words it contains
+LEXICAL_WEIGHT = 0.1  # weight of the share of the question's word stems a sentence contains
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class Retriever:
         return Retrieval(question, tuple(hits), tuple(self.evidence(question, q, hits)))
 
     def evidence(self, question: str, q: np.ndarray, hits: list[Hit]) -> list[Evidence]:
-        q_terms = set(tokens(question))
+        q_terms = stems(question)
         candidates: dict[tuple[str, int], tuple[float, Hit, int, int]] = {}
         for hit in hits[: self.settings.top_chunks]:
             doc = self.index.data.documents[hit.chunk.doc_id]
@@ -81,7 +81,7 @@ class Retriever:
                 if key in candidates:
                     continue
                 text = doc.text[span.start : span.end]
-                overlap = len(q_terms & set(tokens(text))) / len(q_terms) if q_terms else 0.0
+                overlap = len(q_terms & stems(text)) / len(q_terms) if q_terms else 0.0
                 score = float(vectors[rows[(span.start, span.end)]] @ q) + LEXICAL_WEIGHT * overlap
                 candidates[key] = (score, hit, span.start, span.end)
         best = sorted(candidates.values(), key=lambda c: -c[0])[: self.settings.max_evidence]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.lexical import tokens
+from index.lexical import stems
 from index.sentences import split_sentences
 from qa import numbers, protocol
 from qa.records import Citation, Evidence
@@ -80,16 +80,11 @@ def missing_names(question: str, language: str, evidence: Sequence[Evidence]) ->
     return {n for n in names(question, language) if n not in text}
 
 
-def _stem(word: str) -> str:
-    return word[:5]
-
-
 def content_overlap(claim: str, evidence: str) -> float:
-    words = {_stem(w) for w in tokens(claim) if len(w) > 2 and not w.isdigit()}
+    words = stems(claim)
     if not words:
         return 1.0
-    ev = {_stem(w) for w in tokens(evidence)}
-    return len(words & ev) / len(words)
+    return len(words & stems(evidence)) / len(words)
 
 
 class Verifier:

@@ -38,8 +38,7 @@ def cited(answer, fragment: str) -> bool:
 
 # (question, check of the answer text, fragment that a cited quote must contain)
 ANSWERABLE = [
-    ("How many registered customers does DiDi serve?", lambda a: has_number(a, 450e6, "de") or has_number(a, 450e6, "en"),
-     "450 Millionen registrierte Kunden"),
+    ("How many registered customers does DiDi serve?", lambda a: "450 million" in a, "450 Millionen registrierte Kunden"),
     ("Wie viele registrierte Kunden hat DiDi?", lambda a: has_number(a, 450e6, "de"), "450 Millionen registrierte Kunden"),
     ("Wie viele Elektroautos will Renault-Nissan bis 2022 herausbringen?", lambda a: has_number(a, 12, "de"),
      "12 new pure electric models by 2022"),
