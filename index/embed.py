@@ -37,6 +37,35 @@ def _fingerprint(folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def display_name(folder: Path) -> str:
+    """A readable name: the folder's, its package's for a generic `model` folder, or `owner/name` for a
+    snapshot in the Hugging Face cache."""
+    folder = folder.resolve() if folder.exists() else folder
+    if folder.parent.name == "snapshots" and folder.parent.parent.name.startswith("models--"):
+        return folder.parent.parent.name.removeprefix("models--").replace("--", "/")
+    if folder.name in {"model", "models"}:
+        return folder.parent.name
+    return folder.name
+
+
+def folder_identity(folder: Path) -> dict:
+    """Name, dimension and fingerprint of a sentence-transformers folder, read without loading it."""
+    import json
+
+    modules = folder / "modules.json"
+    if not modules.is_file():
+        raise ModelMissingError(f"embedding model folder {folder} does not exist or is not a sentence-transformers "
+                                "model (no modules.json)")
+    dim = None
+    for module in json.loads(modules.read_text()):
+        config = folder / module.get("path", "") / "config.json"
+        if module.get("type", "").endswith("Pooling") and config.is_file():
+            dim = json.loads(config.read_text()).get("word_embedding_dimension")
+    if dim is None:
+        raise ModelMissingError(f"embedding model folder {folder} has no pooling layer to tell its dimension")
+    return {"name": display_name(folder), "dim": int(dim), "fingerprint": _fingerprint(folder)}
+
+
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model folder; loading never downloads (HF_HUB_OFFLINE=1)."""
 
@@ -58,7 +87,7 @@ class SentenceTransformerEmbedder:
             raise ModelMissingError(f"cannot load the embedding model from {path}: {exc}") from None
         self.batch_size = batch_size
         self.dim = int(self.model.get_embedding_dimension())
-        self.identity = {"name": path.name, "dim": self.dim, "fingerprint": _fingerprint(path)}
+        self.identity = folder_identity(path)
 
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])

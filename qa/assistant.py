@@ -112,8 +112,10 @@ class Assistant:
         return answer
 
     def warm_up(self) -> None:
-        """Loads the index and both models, so that the first answer's timings are the answer's own."""
-        _ = self.retriever, self.llm
+        """Loads the index, both models and the language detector, so that answer timings are the answer's own."""
+        if self._retriever is None or self._llm is None:
+            _ = self.retriever, self.llm
+            self.question_language("warm up")
 
     def ask_stream(self, question: str) -> Iterator[Token | Answer]:
         """Yields the model's text as it comes (`Token`), then the checked `Answer`."""

@@ -17,9 +17,21 @@ DEFAULT_LLM_FILE = "gemma-3-270m-q4_k_m.gguf"
 
 
 def embedder_path(settings: Settings) -> Path:
-    if settings.embedder.model:
-        return Path(settings.embedder.model).expanduser()
-    return settings.paths.models_dir / DEFAULT_EMBEDDER_DIR
+    """A folder as given, or a model name (`owner/name`) resolved in the local Hugging Face cache only."""
+    if not settings.embedder.model:
+        return settings.paths.models_dir / DEFAULT_EMBEDDER_DIR
+    path = Path(settings.embedder.model).expanduser()
+    if path.exists() or path.is_absolute() or settings.embedder.model.count("/") != 1:
+        return path
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(settings.embedder.model, local_files_only=True))
+    except Exception:  # noqa: BLE001 - any failure means: not in the local cache
+        raise ModelMissingError(
+            f"embedding model {settings.embedder.model!r} is neither a folder nor in the local Hugging Face cache",
+            hint="nothing is downloaded at run time: give the path of a sentence-transformers model folder",
+        ) from None
 
 
 def embedder_location(settings: Settings) -> str:
@@ -34,17 +46,9 @@ def llm_path(settings: Settings) -> Path:
 
 def embedder_identity(settings: Settings) -> dict:
     """The identity an index records, computed without loading the model."""
-    from index.embed import _fingerprint
+    from index.embed import folder_identity
 
-    path = embedder_path(settings)
-    config = path / "1_Pooling" / "config.json"
-    if not config.is_file():
-        raise ModelMissingError(f"embedding model folder {path} does not exist or is not a sentence-transformers "
-                                "model")
-    import json
-
-    dim = json.loads(config.read_text())["word_embedding_dimension"]
-    return {"name": path.name, "dim": int(dim), "fingerprint": _fingerprint(path)}
+    return folder_identity(embedder_path(settings))
 
 
 def load_embedder(settings: Settings):
