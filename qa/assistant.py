@@ -6,7 +6,7 @@ Models and the index load lazily, once per process; fakes can be passed in for t
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from index.language import detect_language
 from index.store import IndexStore, LoadedIndex
 from qa import models, protocol
 from qa.answer import STOP, PromptBuilder, parse_answer
+from qa.followup import Turn, rewrite
 from qa.llm import LLM
 from qa.records import Answer, Timings
 from qa.retrieve import Retrieval, Retriever
@@ -42,7 +43,7 @@ class Assistant:
         self._llm = llm
         self._index: LoadedIndex | None = None
         self._retriever: Retriever | None = None
-        self.prompts = PromptBuilder()
+        self.prompts = PromptBuilder(settings.paths.prompts)
         self.store = IndexStore(settings.paths.index_dir)
 
     # -- models, loaded on first use -------------------------------------------------
@@ -103,9 +104,9 @@ class Assistant:
     def retrieve(self, question: str) -> Retrieval:
         return self.retriever.retrieve(question)
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         answer = None
-        for event in self.ask_stream(question):
+        for event in self.ask_stream(question, history):
             if isinstance(event, Answer):
                 answer = event
         assert answer is not None
@@ -117,21 +118,27 @@ class Assistant:
             _ = self.retriever, self.llm
             self.question_language("warm up")
 
-    def ask_stream(self, question: str) -> Iterator[Token | Answer]:
-        """Yields the model's text as it comes (`Token`), then the checked `Answer`."""
+    def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Token | Answer]:
+        """Yields the model's text as it comes (`Token`), then the checked `Answer`.
+
+        `history` holds the earlier turns of a conversation; a follow-up is rewritten into a
+        standalone question before retrieval (plain questions are left as they are)."""
         question = " ".join(question.split())
         self.warm_up()
         t0 = time.perf_counter()
         language = self.question_language(question)
-        retrieval = self.retrieve(question)
+        standalone = rewrite(question, history, language)
+        t_rewritten = time.perf_counter()
+        retrieval = self.retrieve(standalone)
         t_retrieved = time.perf_counter()
         model_info = {"llm": getattr(self.llm, "name", "?"), "embedder": self.embedder_identity.get("name", "?")}
         if not retrieval.evidence:
-            total = time.perf_counter() - t0
-            yield self._refused(question, language, Timings(t_retrieved - t0, 0.0, 0.0, total), model_info)
+            now = time.perf_counter()
+            timings = Timings(t_rewritten - t0, t_retrieved - t_rewritten, 0.0, 0.0, 0.0, now - t0)
+            yield self._refused(question, language, timings, model_info, standalone=standalone)
             return
         shown = list(retrieval.evidence[: self.settings.llm.evidence])
-        prompt = self.prompts.build(shown, question)
+        prompt = self.prompts.build(shown, standalone)
         raw, first = [], None
         for piece in self.llm.stream(prompt, self.settings.llm.max_tokens, STOP):
             if first is None:
@@ -140,17 +147,20 @@ class Assistant:
             yield Token(piece)
         t_done = time.perf_counter()
         parsed = parse_answer("".join(raw), shown)
-        verified = self.verifier.verify(question, parsed.text, language, shown, self._evidence_language,
+        verified = self.verifier.verify(standalone, parsed.text, language, shown, self._evidence_language,
                                         model_refused=parsed.refused,
                                         claim_language=lambda text: self.text_language(text, language))
+        t_end = time.perf_counter()
         timings = Timings(
-            retrieve_s=t_retrieved - t0,
+            rewrite_s=t_rewritten - t0,
+            retrieve_s=t_retrieved - t_rewritten,
             first_token_s=(first or t_done) - t0,
             generate_s=t_done - t_retrieved,
-            total_s=time.perf_counter() - t0,
+            verify_s=t_end - t_done,
+            total_s=t_end - t0,
         )
         yield Answer(question, verified.text, verified.citations, verified.mode == "refused", language, timings,
-                     model_info, retrieval.evidence, verified.mode, raw="".join(raw))
+                     model_info, retrieval.evidence, verified.mode, raw="".join(raw), rewritten=standalone)
 
     @property
     def verifier(self) -> Verifier:
@@ -160,9 +170,9 @@ class Assistant:
         return self.loaded_index().data.documents[ev.doc_id].language
 
     def _refused(self, question: str, language: str, timings: Timings, model_info: dict,
-                 retrieval: Retrieval | None = None) -> Answer:
+                 standalone: str = "") -> Answer:
         return Answer(question, protocol.refusal(language), (), True, language, timings, model_info,
-                      retrieval.evidence if retrieval else (), "refused")
+                      (), "refused", rewritten=standalone or question)
 
     # -- description -------------------------------------------------------------------
     def info(self) -> dict:

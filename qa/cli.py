@@ -50,12 +50,7 @@ def answer_json(answer: Answer, documents: dict) -> dict:
             }
             for c in answer.citations
         ],
-        "timings": {
-            "retrieve_s": round(answer.timings.retrieve_s, 4),
-            "first_token_s": round(answer.timings.first_token_s, 4),
-            "generate_s": round(answer.timings.generate_s, 4),
-            "total_s": round(answer.timings.total_s, 4),
-        },
+        "timings": {k: round(v, 4) for k, v in asdict(answer.timings).items()},
         "models": answer.model,
     }
 
@@ -139,6 +134,49 @@ def ask(
         typer.echo(json.dumps(answer_json(answer, documents), ensure_ascii=False, indent=2))
     else:
         print_answer(answer, documents)
+
+
+@app.command("eval")
+def evaluate(
+    retrieval_only: Annotated[bool, typer.Option("--retrieval-only", help="Score retrieval only, no generation.")] = False,
+    embedders: Annotated[list[str] | None, typer.Option("--embedder", help="With --retrieval-only: compare this "
+                         "sentence-transformers folder too (repeatable; each gets its own index).")] = None,
+    gate: Annotated[bool, typer.Option("--gate/--no-gate", help="Fail when a score misses eval/thresholds.toml.")] = True,
+    out: Annotated[Path, typer.Option(help="Folder for report.json and summary.md.")] = Path("eval/reports"),
+) -> None:
+    """Score the assistant against the gold questions in eval/gold.jsonl."""
+    from eval import harness
+
+    settings = _settings()
+    from qa.assistant import Assistant
+
+    runs = [("default", Assistant(settings))]
+    for path in embedders or []:
+        name = Path(path).name or path
+        data = settings.paths.data / "eval" / name
+        data.mkdir(parents=True, exist_ok=True)
+        link = data / "models"
+        if not link.exists():
+            link.symlink_to(settings.paths.models_dir.resolve())
+        other = settings.model_copy(update={
+            "paths": settings.paths.model_copy(update={"data": data}),
+            "embedder": settings.embedder.model_copy(update={"model": path}),
+        })
+        runs.append((name, Assistant(other)))
+    failures: list[str] = []
+    for label, assistant in runs:
+        assistant.index()
+        report = harness.run(assistant, retrieval_only=retrieval_only)
+        target = out if label == "default" else out / label
+        js, md = harness.write_report(report, target)
+        typer.echo(harness.markdown(report))
+        typer.echo(f"report: {js}  summary: {md}\n")
+        if gate and label == "default" and not retrieval_only:
+            failures = harness.gate(report["summary"], harness.load_thresholds())
+    for line in failures:
+        typer.echo(f"gate: {line}", err=True)
+    if failures:
+        raise typer.Exit(1)
 
 
 @app.command()

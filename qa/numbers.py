@@ -119,6 +119,17 @@ def _scale(tokens: list[str], j: int, language: str) -> float | None:
     return SCALES.get(word)
 
 
+_GERMAN_NUMBER_WORDS = re.compile(
+    r"(?i)\b(eins?|eine[nr]?|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|dreißig|vierzig|"
+    r"fünfzig|hundert|tausend|tsd|mio|millionen|mrd|milliarden?|billionen|dutzend)\b|\d\.\d{3},\d|\d,\d{1,2}\b")
+
+
+def number_language(text: str) -> str:
+    """'de' when the text writes its numbers the German way (number words, Mio., a decimal comma), else 'en'.
+    Lets short texts such as a fact's accepted form be parsed without knowing their language."""
+    return "de" if _GERMAN_NUMBER_WORDS.search(text) else "en"
+
+
 def values(text: str, language: str = "en") -> set[float]:
     return {q.value for q in quantities(text, language)}
 

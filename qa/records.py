@@ -73,9 +73,13 @@ class Citation:
 
 @dataclass(frozen=True)
 class Timings:
+    """Seconds; `first_token_s` and `total_s` count from the question's arrival."""
+
+    rewrite_s: float = 0.0
     retrieve_s: float = 0.0
     first_token_s: float = 0.0
     generate_s: float = 0.0
+    verify_s: float = 0.0
     total_s: float = 0.0
 
 
@@ -91,3 +95,4 @@ class Answer:
     evidence: tuple[Evidence, ...] = ()
     mode: str = "composed"  # "composed", "quoted" or "refused"
     raw: str = ""  # what the model wrote, before verification
+    rewritten: str = ""  # the standalone question retrieval and the model saw (differs for follow-ups)

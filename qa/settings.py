@@ -38,6 +38,8 @@ class _Section(BaseModel):
 class PathSettings(_Section):
     corpus: Path = Field(Path("corpus"), description="Folder of articles to index (.txt, .md).")
     data: Path = Field(Path(".qa"), description="Folder for the built index and the model cache (git-ignored).")
+    prompts: Path = Field(Path(__file__).resolve().parent.parent / "prompts",
+                          description="Folder of the answer prompt and its worked examples.")
 
     @property
     def index_dir(self) -> Path:

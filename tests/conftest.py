@@ -110,3 +110,14 @@ def default_models():
     from qa.settings import Settings
 
     return prepare_defaults(Settings(paths={"corpus": CORPUS, "data": ROOT / ".qa"}), log=lambda m: None)
+
+
+@pytest.fixture(scope="session")
+def real_data(tmp_path_factory, default_models) -> Path:
+    """A data folder with the corpus indexed by the real default embedder, shared by slow tests."""
+    from qa.assistant import Assistant
+
+    data = tmp_path_factory.mktemp("real_data")
+    (data / "models").symlink_to((ROOT / ".qa" / "models").resolve())
+    Assistant(Settings(paths={"corpus": CORPUS, "data": data})).index()
+    return data

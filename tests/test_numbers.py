@@ -43,3 +43,13 @@ def test_same_figure_across_languages_is_supported():
     assert supported(quantities("450", "en")[0], ev)  # the mantissa alone
     assert not supported(quantities("1.5 million", "en")[0], ev)
     assert not supported(quantities("45 million", "en")[0], ev)
+
+
+def test_the_language_of_a_number_is_guessed_from_its_words():
+    from qa.numbers import number_language
+
+    assert number_language("eine Billion") == "de"
+    assert number_language("450 Millionen") == "de"
+    assert number_language("2,5 Prozent") == "de"
+    assert number_language("one billion") == "en"
+    assert number_language("1,000 cars") == "en"

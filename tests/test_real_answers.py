@@ -18,13 +18,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def real(tmp_path_factory, default_models):
-    data = tmp_path_factory.mktemp("data")
-    (data / "models").symlink_to((ROOT / ".qa" / "models").resolve())
-    settings = Settings(paths={"corpus": CORPUS, "data": data})
-    assistant = Assistant(settings)
-    assistant.index()
-    return assistant
+def real(real_data):
+    return Assistant(Settings(paths={"corpus": CORPUS, "data": real_data}))
 
 
 def has_number(text: str, value: float, language: str) -> bool:

@@ -1,0 +1,55 @@
+"""The gold questions (eval/gold.jsonl), read and checked at the edge with pydantic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+GOLD = Path(__file__).resolve().parent / "gold.jsonl"
+
+
+class Fact(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["vital", "okay"] = Field(description="vital facts decide strict recall; okay facts are extras")
+    any_of: list[str] = Field(min_length=1, description="accepted forms, in any language")
+
+
+class EvidenceQuote(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    doc_id: str = Field(description="the article's path relative to the corpus")
+    quote: str = Field(min_length=1, description="an exact substring of the article's normalised text")
+
+
+class GoldQuestion(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    question: str
+    language: str = Field(description="the question's language, ISO 639-1")
+    answerable: bool
+    facts: list[Fact] = []
+    evidence: list[EvidenceQuote] = Field([], description="alternatives: any one of them holds the answer")
+    turns: list[str] = Field([], description="earlier questions of the conversation, asked first")
+    note: str = ""
+
+    def direction(self, doc_language: dict[str, str]) -> str:
+        """EN→DE means an English question whose evidence is in German; unanswerable ones are EN→∅."""
+        target = doc_language.get(self.evidence[0].doc_id, "?") if self.evidence else "∅"
+        return f"{self.language.upper()}→{target.upper()}"
+
+
+def load_gold(path: Path = GOLD) -> list[GoldQuestion]:
+    rows = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(GoldQuestion(**json.loads(line)))
+        except (json.JSONDecodeError, ValidationError) as exc:
+            raise ValueError(f"{path}:{i}: {exc}") from None
+    ids = [r.id for r in rows]
+    if len(ids) != len(set(ids)):
+        raise ValueError(f"{path}: duplicate ids")
+    return rows

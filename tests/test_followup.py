@@ -1,0 +1,28 @@
+from qa.followup import Turn, needs_rewrite, rewrite
+
+
+def test_plain_questions_are_left_alone():
+    history = [Turn("Who is DiDi's chief executive?", "Cheng Wei [1].")]
+    assert rewrite("How many customers does DiDi have?", history, "en") == "How many customers does DiDi have?"
+    assert not needs_rewrite("Wie viele Kunden hat DiDi?", "de")
+
+
+def test_a_pronoun_becomes_the_person_named_before():
+    history = [Turn("Who is DiDi's chief executive?", "Cheng Wei [1].")]
+    assert rewrite("What did he say DiDi would offer?", history, "en") == "What did Cheng Wei say DiDi would offer?"
+    history_de = [Turn("Wer ist der Chef von DiDi?", "Cheng Wei [1].")]
+    assert rewrite("Was will er schaffen?", history_de, "de") == "Was will Cheng Wei schaffen?"
+
+
+def test_their_becomes_the_names_of_the_previous_answer():
+    history = [Turn("Which German carmakers merge their services?", "Daimler and BMW [1].")]
+    assert rewrite("What are their offers called?", history, "en") == "What are Daimler and BMW offers called?"
+
+
+def test_an_elliptical_follow_up_takes_the_previous_subject():
+    history = [Turn("Wie viele registrierte Kunden hat DiDi?", "450 Millionen [1].")]
+    assert "DiDi" in rewrite("Und in wie vielen Metropolen?", history, "de")
+
+
+def test_without_history_nothing_changes():
+    assert rewrite("What did he say?", [], "en") == "What did he say?"
