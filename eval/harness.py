@@ -153,14 +153,16 @@ def run(assistant: Assistant, gold: list[GoldQuestion] | None = None, retrieval_
 
             standalone = rewrite(q.question, history, q.language)
             t0 = time.perf_counter()
-            hits = list(assistant.retrieve(standalone).hits)
+            translations = assistant.translations(standalone, q.language)
+            hits = list(assistant.retrieve(standalone, translations).hits)
             row["timings"] = {"retrieve_s": time.perf_counter() - t0}
             row["rewritten"] = standalone
         else:
             answer = assistant.ask(q.question, history)
-            hits = list(assistant.retrieve(answer.rewritten).hits)
+            hits = list(assistant.retrieve(answer.rewritten, answer.translations).hits)
             row.update({
                 "answer": answer.text, "raw": answer.raw, "rewritten": answer.rewritten,
+                "translations": list(answer.translations),
                 "citations": [asdict(c) for c in answer.citations],
                 "timings": asdict(answer.timings),
                 "scores": score_answer(q, answer, detect),
@@ -250,7 +252,7 @@ def aggregate(rows: list[dict], retrieval_only: bool) -> dict:
         values = [r["timings"][key] for r in rows]
         out[f"{key[:-2]}_p50_s"] = metrics.percentile(values, 50)
         out[f"{key[:-2]}_p95_s"] = metrics.percentile(values, 95)
-    for stage in ("rewrite_s", "retrieve_s", "generate_s", "verify_s"):
+    for stage in ("rewrite_s", "translate_s", "retrieve_s", "generate_s", "verify_s"):
         out[f"stage_{stage[:-2]}_p50_ms"] = 1000 * metrics.percentile([r["timings"][stage] for r in rows], 50)
     return out
 

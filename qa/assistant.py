@@ -18,6 +18,7 @@ from index.store import IndexStore, LoadedIndex
 from qa import models, protocol
 from qa.answer import STOP, PromptBuilder, parse_answer
 from qa.followup import Turn, rewrite
+from qa.translate import QueryTranslator
 from qa.llm import LLM
 from qa.records import Answer, Timings
 from qa.retrieve import Retrieval, Retriever
@@ -41,8 +42,10 @@ class Assistant:
         self._embedder = embedder
         self._embedder_identity = embedder_identity or (embedder.identity if embedder else None)
         self._llm = llm
+        self._llm_injected = llm is not None
         self._index: LoadedIndex | None = None
         self._retriever: Retriever | None = None
+        self._translator: QueryTranslator | None = None
         self.prompts = PromptBuilder(settings.paths.prompts)
         self.store = IndexStore(settings.paths.index_dir)
 
@@ -101,8 +104,25 @@ class Assistant:
         return detect_language(text, self.settings.ingest.languages or QUESTION_LANGUAGES, default,
                                min_confidence=0.6)
 
-    def retrieve(self, question: str) -> Retrieval:
-        return self.retriever.retrieve(question)
+    @property
+    def translator(self) -> QueryTranslator:
+        """Translation runs in a context of its own: sharing the answering context would evict the answer
+        prompt's cached prefix (instructions and worked examples) at every question."""
+        if self._translator is None:
+            llm = self.llm if self._llm_injected else models.load_llm(self.settings)
+            self._translator = QueryTranslator(llm, self.settings.paths.prompts)
+        return self._translator
+
+    def translations(self, question: str, language: str) -> tuple[str, ...]:
+        """The question in each other language the index holds articles in (when enabled)."""
+        if not self.settings.retrieval.translate_queries:
+            return ()
+        languages = sorted({d.language for d in self.loaded_index().data.documents.values()} - {language})
+        found = (self.translator.translate(question, language, target) for target in languages[:2])
+        return tuple(t for t in found if t and t.casefold() != question.casefold())
+
+    def retrieve(self, question: str, translations: tuple[str, ...] = ()) -> Retrieval:
+        return self.retriever.retrieve(question, translations)
 
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         answer = None
@@ -116,6 +136,8 @@ class Assistant:
         """Loads the index, both models and the language detector, so that answer timings are the answer's own."""
         if self._retriever is None or self._llm is None:
             _ = self.retriever, self.llm
+            if self.settings.retrieval.translate_queries:
+                _ = self.translator
             self.question_language("warm up")
 
     def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Token | Answer]:
@@ -129,12 +151,15 @@ class Assistant:
         language = self.question_language(question)
         standalone = rewrite(question, history, language)
         t_rewritten = time.perf_counter()
-        retrieval = self.retrieve(standalone)
+        translations = self.translations(standalone, language)
+        t_translated = time.perf_counter()
+        retrieval = self.retrieve(standalone, translations)
         t_retrieved = time.perf_counter()
         model_info = {"llm": getattr(self.llm, "name", "?"), "embedder": self.embedder_identity.get("name", "?")}
         if not retrieval.evidence:
             now = time.perf_counter()
-            timings = Timings(t_rewritten - t0, t_retrieved - t_rewritten, 0.0, 0.0, 0.0, now - t0)
+            timings = Timings(t_rewritten - t0, t_translated - t_rewritten, t_retrieved - t_translated,
+                              0.0, 0.0, 0.0, now - t0)
             yield self._refused(question, language, timings, model_info, standalone=standalone)
             return
         shown = list(retrieval.evidence[: self.settings.llm.evidence])
@@ -149,22 +174,26 @@ class Assistant:
         parsed = parse_answer("".join(raw), shown)
         verified = self.verifier.verify(standalone, parsed.text, language, shown, self._evidence_language,
                                         model_refused=parsed.refused,
-                                        claim_language=lambda text: self.text_language(text, language))
+                                        claim_language=lambda text: self.text_language(text, language),
+                                        translations=translations)
         t_end = time.perf_counter()
         timings = Timings(
             rewrite_s=t_rewritten - t0,
-            retrieve_s=t_retrieved - t_rewritten,
+            translate_s=t_translated - t_rewritten,
+            retrieve_s=t_retrieved - t_translated,
             first_token_s=(first or t_done) - t0,
             generate_s=t_done - t_retrieved,
             verify_s=t_end - t_done,
             total_s=t_end - t0,
         )
         yield Answer(question, verified.text, verified.citations, verified.mode == "refused", language, timings,
-                     model_info, retrieval.evidence, verified.mode, raw="".join(raw), rewritten=standalone)
+                     model_info, retrieval.evidence, verified.mode, raw="".join(raw), rewritten=standalone,
+                     translations=translations)
 
     @property
     def verifier(self) -> Verifier:
-        return Verifier(self.embedder.encode_documents, self.retriever.sentence_vector)
+        return Verifier(self.embedder.encode_documents, self.retriever.sentence_vector,
+                        trust_model_refusal=self.settings.llm.trust_refusal)
 
     def _evidence_language(self, ev) -> str:
         return self.loaded_index().data.documents[ev.doc_id].language

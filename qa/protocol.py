@@ -59,6 +59,14 @@ def quoted_lead(language: str) -> str:
     return texts.get(language, texts["en"])
 
 
+_REFUSAL_VARIANTS = re.compile(
+    r"(?i)^\W*(the )?sources? (do(es)?n[’']?t|do(es)? not) (say|mention|tell)|"
+    r"^\W*(die )?quellen? (sag(t|en|e)?|nenn(t|en|e)?|erwähn(t|en|e)?) (dazu |das )?nichts|^\W*(i|we) (do not|don[’']?t) know|"
+    r"^\W*(keine angabe|not (stated|mentioned|given))")
+
+
 def is_refusal(text: str) -> bool:
+    """The refusal in any language, or one of the small variations a model writes ("The source doesn't say.")."""
     flat = " ".join(text.split()).strip().casefold()
-    return any(flat.startswith(r.casefold().rstrip(".")) for r in refusals().values())
+    return any(flat.startswith(r.casefold().rstrip(".")) for r in refusals().values()) or bool(
+        _REFUSAL_VARIANTS.search(flat))

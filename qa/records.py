@@ -76,6 +76,7 @@ class Timings:
     """Seconds; `first_token_s` and `total_s` count from the question's arrival."""
 
     rewrite_s: float = 0.0
+    translate_s: float = 0.0
     retrieve_s: float = 0.0
     first_token_s: float = 0.0
     generate_s: float = 0.0
@@ -96,3 +97,4 @@ class Answer:
     mode: str = "composed"  # "composed", "quoted" or "refused"
     raw: str = ""  # what the model wrote, before verification
     rewritten: str = ""  # the standalone question retrieval and the model saw (differs for follow-ups)
+    translations: tuple[str, ...] = ()  # the question in the articles' other languages, searched as well

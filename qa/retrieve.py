@@ -26,14 +26,17 @@ class Retrieval:
     evidence: tuple[Evidence, ...]
 
 
-def reciprocal_rank_fusion(rankings: dict[str, list[int]], k: int) -> list[tuple[int, float, str]]:
-    """(row, fused score, via) best first; `via` names the ranking(s) that found the row."""
+def reciprocal_rank_fusion(rankings: dict[str, list[int]], k: int,
+                           weights: dict[str, float] | None = None) -> list[tuple[int, float, str]]:
+    """(row, fused score, via) best first; `via` says whether dense, lexical or both kinds of ranking found the
+    row (a ranking's name starts with its kind: "dense", "lexical:translated", ...)."""
     scores: dict[int, float] = {}
     found: dict[int, set[str]] = {}
     for name, rows in rankings.items():
+        weight = (weights or {}).get(name, 1.0)
         for rank, row in enumerate(rows, start=1):
-            scores[row] = scores.get(row, 0.0) + 1.0 / (k + rank)
-            found.setdefault(row, set()).add(name)
+            scores[row] = scores.get(row, 0.0) + weight / (k + rank)
+            found.setdefault(row, set()).add(name.split(":")[0])
     order = sorted(scores, key=lambda r: (-scores[r], r))
     via = {r: "both" if len(found[r]) > 1 else next(iter(found[r])) for r in order}
     return [(r, scores[r], via[r]) for r in order]
@@ -53,36 +56,47 @@ class Retriever:
         rows = self._sentence_row[ev.doc_id]
         return self.index.data.sentence_vectors[ev.doc_id][rows[(ev.char_start, ev.char_end)]]
 
-    def search(self, question: str, query_vector: np.ndarray) -> list[Hit]:
+    def search(self, queries: list[str], vectors: np.ndarray) -> list[Hit]:
+        """Fuses a dense and a BM25 ranking for every query; the first query is the question itself, the
+        others (translations) weigh `translation_weight`."""
         s = self.settings
-        _, ids = self.index.dense.search(query_vector[None, :], s.k_dense)
-        dense = [int(i) for i in ids[0] if i >= 0]
-        lexical = [row for row, _ in self.index.lexical.search(question, s.k_lexical)]
-        fused = reciprocal_rank_fusion({"dense": dense, "lexical": lexical}, s.rrf_k)
+        _, ids = self.index.dense.search(vectors, s.k_dense)
+        rankings, weights = {}, {}
+        for i, text in enumerate(queries):
+            tag = "" if i == 0 else f":translated{i}"
+            rankings["dense" + tag] = [int(r) for r in ids[i] if r >= 0]
+            rankings["lexical" + tag] = [row for row, _ in self.index.lexical.search(text, s.k_lexical)]
+            weights["dense" + tag] = weights["lexical" + tag] = 1.0 if i == 0 else s.translation_weight
+        fused = reciprocal_rank_fusion(rankings, s.rrf_k, weights)
         chunks = self.index.data.chunks
         return [Hit(chunks[row], score, rank, via) for rank, (row, score, via) in enumerate(fused, start=1)]
 
-    def retrieve(self, question: str) -> Retrieval:
+    def retrieve(self, question: str, translations: tuple[str, ...] = ()) -> Retrieval:
         if not self.index.data.chunks:
             return Retrieval(question, (), ())
-        q = self.embedder.encode_queries([question])[0]
-        hits = self.search(question, q)
-        return Retrieval(question, tuple(hits), tuple(self.evidence(question, q, hits)))
+        queries = [question, *translations]
+        vectors = self.embedder.encode_queries(queries)
+        hits = self.search(queries, vectors)
+        return Retrieval(question, tuple(hits), tuple(self.evidence(queries, vectors, hits)))
 
-    def evidence(self, question: str, q: np.ndarray, hits: list[Hit]) -> list[Evidence]:
-        q_terms = stems(question)
+    def evidence(self, queries: list[str], vectors: np.ndarray, hits: list[Hit]) -> list[Evidence]:
+        """Sentences of the best chunks, scored by their best cosine with any query plus a bonus for the
+        share of the question's word stems they contain."""
+        q_terms = [t for t in (stems(q) for q in queries) if t]
         candidates: dict[tuple[str, int], tuple[float, Hit, int, int]] = {}
         for hit in hits[: self.settings.top_chunks]:
             doc = self.index.data.documents[hit.chunk.doc_id]
-            vectors = self.index.data.sentence_vectors[doc.doc_id]
+            sentence_vectors = self.index.data.sentence_vectors[doc.doc_id]
             rows = self._sentence_row[doc.doc_id]
             for span in hit.chunk.sentences:
                 key = (doc.doc_id, span.start)
                 if key in candidates:
                     continue
                 text = doc.text[span.start : span.end]
-                overlap = len(q_terms & stems(text)) / len(q_terms) if q_terms else 0.0
-                score = float(vectors[rows[(span.start, span.end)]] @ q) + LEXICAL_WEIGHT * overlap
+                s_terms = stems(text)
+                overlap = max((len(t & s_terms) / len(t) for t in q_terms), default=0.0)
+                cosine = float(np.max(vectors @ sentence_vectors[rows[(span.start, span.end)]]))
+                score = cosine + LEXICAL_WEIGHT * overlap
                 candidates[key] = (score, hit, span.start, span.end)
         best = sorted(candidates.values(), key=lambda c: -c[0])[: self.settings.max_evidence]
         out = []

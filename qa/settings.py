@@ -84,7 +84,11 @@ class RetrievalSettings(_Section):
     k_lexical: int = Field(20, gt=0, description="Chunks taken from the BM25 index.")
     rrf_k: int = Field(60, gt=0, description="The constant of reciprocal rank fusion.")
     top_chunks: int = Field(4, gt=0, description="Fused chunks whose sentences become evidence.")
-    max_evidence: int = Field(6, gt=0, description="Evidence sentences shown to the model.")
+    max_evidence: int = Field(6, gt=0, description="Evidence sentences kept for the answer (quotes, display).")
+    translate_queries: bool = Field(True, description="Also search with the question translated by the local "
+                                    "model into the other languages of the indexed articles.")
+    translation_weight: float = Field(0.5, ge=0.0, le=1.0,
+                                      description="Weight of the translated question's rankings in the fusion.")
 
 
 class LLMSettings(_Section):
@@ -93,6 +97,8 @@ class LLMSettings(_Section):
     n_threads: int = Field(0, ge=0, description="0 means one per core.")
     max_tokens: int = Field(96, gt=0)
     evidence: int = Field(2, gt=0, description="Evidence sentences shown to the model (the best ones).")
+    trust_refusal: bool = Field(False, description="When the model says the sources don't say, refuse even if "
+                                "an evidence sentence would pass as a quote.")
     temperature: float = Field(0.0, ge=0.0)
     seed: int = 0
 

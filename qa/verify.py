@@ -60,11 +60,38 @@ def names(claim: str, language: str) -> set[str]:
     return found
 
 
+_WEAK_NUMBERS = {"one", "a", "an", "ein", "eine", "einen", "einer", "eins"}
+# Words that say what kind of answer is wanted rather than what it is about.
+_ASKING = {"year", "jahr", "month", "monat", "name", "heißt", "number", "zahl", "many", "much", "viel", "viele",
+           "wie", "how", "what", "which", "welche", "welcher", "welches", "who", "wer", "when", "wann", "does", "did",
+           "have", "has", "had", "haben", "hat", "hatte", "will", "would", "wird", "werden", "wurde", "is", "are",
+           "was", "were", "ist", "sind", "war", "waren"}
+
+
+def key_stems(question: str, language: str, translations: Sequence[str] = ()) -> list[set[str]]:
+    """For the question and each translation, the stems of its content words that are not names nor the
+    kind of answer asked for: what an answer's evidence must be about."""
+    out = []
+    for i, text in enumerate((question, *translations)):
+        named = {n[:5] for n in names(text, language if i == 0 else "")}  # a translation's language is unsure
+        out.append({s for s in stems(text) if s not in named and s not in {a[:5] for a in _ASKING}})
+    return out
+
+
+def about_question(keys: list[set[str]], text: str) -> bool:
+    """The text holds at least one key stem of the question (or of one of its translations)."""
+    if not any(keys):
+        return True
+    found = stems(text)
+    return any(k & found for k in keys)
+
+
 def answers_type(question: str, claim: str, language: str) -> bool:
     """Whether the claim has the kind of thing the question asks for: a number for "how many",
     a date for "when", a name for "who". Questions of other kinds accept any claim."""
     if _QUANTITY_Q.search(question):
-        return bool(numbers.quantities(claim, language))
+        return any(q.value != q.mantissa or q.text.casefold() not in _WEAK_NUMBERS
+                   for q in numbers.quantities(claim, language))
     if _TIME_Q.search(question):
         return bool(_TIME_A.search(claim))
     if _PERSON_Q.search(question):
@@ -72,6 +99,19 @@ def answers_type(question: str, claim: str, language: str) -> bool:
         words = re.findall(r"[^\W\d_][\w'-]*", claim)
         return any(w[0].isupper() and w.casefold() not in asked for w in words[1:] or words[:1])
     return True
+
+
+def adds_information(question: str, claim: str, language: str) -> bool:
+    """Whether the claim says something the question does not (an echo of the question answers nothing)."""
+    asked = stems(question) | names(question, language)
+    said = stems(claim) | names(claim, language)
+    return bool(said - asked) or bool(numbers.quantities(claim, language))
+
+
+def mentions_question_names(question: str, language: str, text: str) -> bool:
+    """When the question names something, evidence for its answer mentions at least one of those names."""
+    wanted = names(question, language)
+    return not wanted or any(n in text.casefold() for n in wanted)
 
 
 def missing_names(question: str, language: str, evidence: Sequence[Evidence]) -> set[str]:
@@ -89,9 +129,10 @@ def content_overlap(claim: str, evidence: str) -> float:
 
 class Verifier:
     def __init__(self, embed: Callable[[list[str]], np.ndarray] | None = None,
-                 evidence_vector: Callable[[Evidence], np.ndarray] | None = None):
+                 evidence_vector: Callable[[Evidence], np.ndarray] | None = None, trust_model_refusal: bool = True):
         self._embed = embed
         self._evidence_vector = evidence_vector
+        self.trust_model_refusal = trust_model_refusal
 
     def supports(self, claim: str, language: str, ev: Evidence, ev_language: str,
                  claim_vector: np.ndarray | None) -> bool:
@@ -113,48 +154,65 @@ class Verifier:
 
     def verify(self, question: str, answer: str, language: str, evidence: Sequence[Evidence],
                evidence_language: Callable[[Evidence], str], model_refused: bool,
-               claim_language: Callable[[str], str] | None = None) -> Verified:
+               claim_language: Callable[[str], str] | None = None, translations: Sequence[str] = ()) -> Verified:
         if missing_names(question, language, evidence):
             return Verified(protocol.refusal(language), (), "refused")
+        keys = key_stems(question, language, translations)
         if model_refused or not answer.strip():
-            return self.fallback(question, language, evidence, model_refused)
+            return self.fallback(question, language, evidence, model_refused, keys)
         by_n = {e.n: e for e in evidence}
         claims = [answer[s.start : s.end] for s in split_sentences(answer, language)] or [answer]
         bare = [protocol.CITATION.sub("", c).strip() for c in claims]
         vectors = self._embed(bare) if self._embed else [None] * len(bare)
-        kept, removed, cited_order = [], [], []
+        kept, removed, cited_order, translated_quotes = [], [], [], []
         for claim, text, vec in zip(claims, bare, vectors):
             if not re.search(r"\w", text):
                 continue
             lang = claim_language(text) if claim_language else language
-            if not answers_type(question, text, lang):
+            if not answers_type(question, text, lang) or not adds_information(question, text, lang):
                 removed.append(claim)
                 continue
             wanted = [n for n in protocol.cited_numbers(claim) if n in by_n]
             order = wanted + [e.n for e in evidence if e.n not in wanted]
             support = [n for n in order
-                       if self.supports(text, lang, by_n[n], evidence_language(by_n[n]), vec)]
+                       if mentions_question_names(question, language, by_n[n].text)
+                       and about_question(keys, by_n[n].text)
+                       and self.supports(text, lang, by_n[n], evidence_language(by_n[n]), vec)]
             if not support:
                 removed.append(claim)
                 continue
             cite = [n for n in wanted if n in support] or support[:1]
+            if lang != language:
+                translated_quotes += [n for n in cite if n not in translated_quotes]
+                continue
             kept.append(text.rstrip(" .") + " " + "".join(protocol.cite(n) for n in cite) + ".")
             cited_order += [n for n in cite if n not in cited_order]
+        if not kept and translated_quotes:
+            # Supported, but written in another language than the question's: quote its source instead.
+            best = by_n[translated_quotes[0]]
+            return Verified(self._quote(language, best), (_citation(best),), "quoted", tuple(removed))
         if not kept:
-            fallback = self.fallback(question, language, evidence, False)
+            fallback = self.fallback(question, language, evidence, False, keys)
             return Verified(fallback.text, fallback.citations, fallback.mode, tuple(removed))
         citations = tuple(_citation(by_n[n]) for n in cited_order)
         return Verified(" ".join(kept), citations, "composed", tuple(removed))
 
-    def fallback(self, question: str, language: str, evidence: Sequence[Evidence], model_refused: bool) -> Verified:
-        """A verbatim quote of the best evidence that has what the question asks for, else a refusal."""
-        usable = [e for e in evidence if e.score >= QUOTE_MIN_SCORE and answers_type(question, e.text, "en")]
-        if model_refused or not usable:
+    def fallback(self, question: str, language: str, evidence: Sequence[Evidence], model_refused: bool,
+                 keys: list[set[str]] | None = None) -> Verified:
+        """A verbatim quote of the best evidence that is about the question and has what it asks for, else a
+        refusal. The model's own refusal is trusted only when `trust_model_refusal` is set."""
+        keys = keys if keys is not None else key_stems(question, language)
+        usable = [e for e in evidence if e.score >= QUOTE_MIN_SCORE and answers_type(question, e.text, "en")
+                  and mentions_question_names(question, language, e.text) and about_question(keys, e.text)]
+        if (model_refused and self.trust_model_refusal) or not usable:
             return Verified(protocol.refusal(language), (), "refused")
         best = usable[0]
-        quote = best.text if best.text[:1] in "“\"„«" else f"“{best.text}”"
-        text = f"{protocol.quoted_lead(language)} {quote} {protocol.cite(best.n)}"
-        return Verified(text, (_citation(best),), "quoted")
+        return Verified(self._quote(language, best), (_citation(best),), "quoted")
+
+    @staticmethod
+    def _quote(language: str, ev: Evidence) -> str:
+        quote = ev.text if ev.text[:1] in "“\"„«" else f"“{ev.text}”"
+        return f"{protocol.quoted_lead(language)} {quote} {protocol.cite(ev.n)}"
 
 
 def _citation(e: Evidence) -> Citation:

@@ -81,7 +81,8 @@ def corpus(tmp_path) -> Path:
 
 @pytest.fixture
 def settings(tmp_path, corpus) -> Settings:
-    return Settings(paths={"corpus": corpus, "data": tmp_path / "data"})
+    """Query translation is off: each fake reply then answers exactly one question."""
+    return Settings(paths={"corpus": corpus, "data": tmp_path / "data"}, retrieval={"translate_queries": False})
 
 
 @pytest.fixture

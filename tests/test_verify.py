@@ -13,8 +13,9 @@ EV = [
 LANG = {"de.txt": "de", "en.txt": "en"}
 
 
-def verify(question, answer, language="en", refused=False, evidence=EV):
-    return Verifier().verify(question, answer, language, evidence, lambda e: LANG[e.doc_id], refused)
+def verify(question, answer, language="en", refused=False, evidence=EV, translations=()):
+    return Verifier().verify(question, answer, language, evidence, lambda e: LANG[e.doc_id], refused,
+                             translations=translations)
 
 
 def test_a_supported_claim_is_kept_with_its_citation():
@@ -30,7 +31,8 @@ def test_a_wrong_citation_is_repaired_to_the_supporting_evidence():
 
 
 def test_an_invented_number_is_removed_and_the_evidence_quoted():
-    v = verify("How many customers does DiDi have?", "DiDi has 1.5 million customers [1].")
+    v = verify("How many customers does DiDi have?", "DiDi has 1.5 million customers [1].",
+               translations=("Wie viele Kunden hat DiDi?",))
     assert v.mode == "quoted"
     assert v.text.startswith(protocol.quoted_lead("en"))
     assert EV[0].text in v.text and v.text.endswith("[1]")
@@ -53,15 +55,39 @@ def test_an_invented_quote_is_not_supported():
 
 
 def test_an_answer_of_the_wrong_kind_is_not_kept():
-    v = verify("How many customers does DiDi have?", "DiDi has many customers in China [1].")
+    v = verify("How many customers does DiDi have?", "DiDi has many customers in China [1].",
+               translations=("Wie viele Kunden hat DiDi?",))
     assert v.mode == "quoted"
     assert not answers_type("When was it signed?", "It was signed by Cheng Wei.", "en")
     assert answers_type("Wann wurde es unterschrieben?", "Im Februar.", "de")
     assert answers_type("Who leads DiDi?", "Cheng Wei leads it.", "en")
 
 
+def test_evidence_about_something_else_is_not_quoted():
+    # numbers and the name are there, but nothing about employees, in the question or its translation
+    v = verify("How many employees does DiDi have?", "DiDi has 400 employees [1].",
+               translations=("Wie viele Mitarbeiter hat DiDi?",))
+    assert v.mode == "refused"
+    # a claim the evidence supports is still no answer when the evidence is not about the question
+    assert verify("In which year was DiDi founded?", "In 2016 [1].",
+                  evidence=[Evidence(1, "en.txt", "en.txt#0", 0, 90, "Earlier this year, Didi bought Uber's "
+                                     "local operations, in 2016.", 0.95)]).mode == "refused"
+
+
+def test_one_is_not_an_amount():
+    assert not answers_type("How much did they pay?", "It is one of the partners.", "en")
+    assert answers_type("How much did they pay?", "They paid one million.", "en")
+
+
+def test_model_variants_of_the_refusal_are_recognised():
+    for text in ["The source doesn't say.", "The sources do not mention it.", "Die Quelle sagt dazu nichts."]:
+        assert protocol.is_refusal(text), text
+    assert not protocol.is_refusal("The sources say DiDi has 450 million customers.")
+
+
 def test_model_refusal_and_weak_evidence_refuse_in_the_question_language():
-    assert verify("Wie teuer ist eine Fahrt?", protocol.refusal("en"), "de", refused=True).text == protocol.refusal("de")
+    assert Verifier(trust_model_refusal=True).verify("Wie teuer ist eine Fahrt?", protocol.refusal("en"), "de", EV,
+                                                     lambda e: LANG[e.doc_id], True).text == protocol.refusal("de")
     weak = [Evidence(1, "en.txt", "en.txt#0", 0, 10, "Something else entirely.", 0.5)]
     assert verify("What is the price?", "It costs $10 [1].", evidence=weak).mode == "refused"
 
