@@ -287,7 +287,8 @@ COLUMNS = [
     ("citation_precision", "cit. prec."), ("citation_coverage", "cit. cover"),
     ("unsupported_number_rate", "unsupp. nums"), ("refusal_accuracy", "refusal acc."),
     ("answerable_refused", "answerable refused"), ("refusal_unanswerable", "unanswerable refused"),
-    ("language_match", "lang. match"), ("first_token_p50_s", "first token p50 s"), ("total_p50_s", "total p50 s"),
+    ("language_match", "lang. match"), ("composed_share", "composed"), ("first_token_p50_s", "first token p50 s"),
+    ("total_p50_s", "total p50 s"),
     ("total_p95_s", "total p95 s"),
 ]
 

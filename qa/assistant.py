@@ -90,7 +90,8 @@ class Assistant:
     @property
     def retriever(self) -> Retriever:
         if self._retriever is None:
-            self._retriever = Retriever(self.loaded_index(), self.embedder, self.settings.retrieval)
+            self._retriever = Retriever(self.loaded_index(), self.embedder, self.settings.retrieval,
+                                        self.settings.ingest.instruction_patterns)
         return self._retriever
 
     # -- answering ---------------------------------------------------------------------
@@ -165,7 +166,8 @@ class Assistant:
         shown = list(retrieval.evidence[: self.settings.llm.evidence])
         prompt = self.prompts.build(shown, standalone)
         raw, first = [], None
-        for piece in self.llm.stream(prompt, self.settings.llm.max_tokens, STOP):
+        pieces = self.llm.stream(prompt, self.settings.llm.max_tokens, STOP) if self.settings.llm.compose else ()
+        for piece in pieces:
             if first is None:
                 first = time.perf_counter()
             raw.append(piece)
@@ -175,7 +177,7 @@ class Assistant:
         verified = self.verifier.verify(standalone, parsed.text, language, shown, self._evidence_language,
                                         model_refused=parsed.refused,
                                         claim_language=lambda text: self.text_language(text, language),
-                                        translations=translations)
+                                        translations=translations, quotable=retrieval.evidence)
         t_end = time.perf_counter()
         timings = Timings(
             rewrite_s=t_rewritten - t0,
@@ -193,7 +195,8 @@ class Assistant:
     @property
     def verifier(self) -> Verifier:
         return Verifier(self.embedder.encode_documents, self.retriever.sentence_vector,
-                        trust_model_refusal=self.settings.llm.trust_refusal)
+                        trust_model_refusal=self.settings.llm.trust_refusal,
+                        min_score=self.settings.retrieval.min_evidence_score)
 
     def _evidence_language(self, ev) -> str:
         return self.loaded_index().data.documents[ev.doc_id].language

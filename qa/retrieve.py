@@ -6,6 +6,7 @@ question (their vectors were computed at index time) and the best few become num
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,10 +44,12 @@ def reciprocal_rank_fusion(rankings: dict[str, list[int]], k: int,
 
 
 class Retriever:
-    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: RetrievalSettings):
+    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: RetrievalSettings,
+                 instruction_patterns: tuple[str, ...] = ()):
         self.index = index
         self.embedder = embedder
         self.settings = settings
+        self._instructions = [re.compile(p) for p in instruction_patterns]
         self._sentence_row = {
             doc_id: {(s.start, s.end): i for i, s in enumerate(doc.sentences)}
             for doc_id, doc in index.data.documents.items()
@@ -93,6 +96,8 @@ class Retriever:
                 if key in candidates:
                     continue
                 text = doc.text[span.start : span.end]
+                if any(p.search(text) for p in self._instructions):
+                    continue  # an instruction to the assistant inside an article is data, never evidence
                 s_terms = stems(text)
                 overlap = max((len(t & s_terms) / len(t) for t in q_terms), default=0.0)
                 cosine = float(np.max(vectors @ sentence_vectors[rows[(span.start, span.end)]]))

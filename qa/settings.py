@@ -59,6 +59,18 @@ class IngestSettings(_Section):
         "calls to action) and anchors the removal of the block of short paragraphs around it.",
     )
     furniture_max_words: int = Field(30, gt=0, description="Paragraphs longer than this are never furniture.")
+    instruction_patterns: tuple[str, ...] = Field(
+        (
+            r"(?i)\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|guidelines|"
+            r"anweisungen|vorgaben|regeln)\b",
+            r"(?i)\b(ignoriere|vergiss|missachte)\b.{0,40}\b(anweisungen|vorgaben|regeln|instruktionen)\b",
+            r"(?i)\b(you are|you're|du bist|sie sind) (now )?(an? )?(ai|assistant|language model|chatbot|ki|sprachmodell)\b",
+            r"(?i)\b(system prompt|systemprompt|as an ai|als ki)\b",
+            r"(?i)^(answer|respond|reply|say|antworte|sage?)\b.{0,30}\b(that|with|dass|mit)\b",
+        ),
+        description="Sentences of an article that speak to the assistant rather than about the world; they are "
+        "never shown to the model as evidence nor quoted.",
+    )
     languages: tuple[str, ...] = Field(
         (),
         description="ISO 639-1 codes the language detector chooses from; empty means every language it knows.",
@@ -85,6 +97,9 @@ class RetrievalSettings(_Section):
     rrf_k: int = Field(60, gt=0, description="The constant of reciprocal rank fusion.")
     top_chunks: int = Field(4, gt=0, description="Fused chunks whose sentences become evidence.")
     max_evidence: int = Field(6, gt=0, description="Evidence sentences kept for the answer (quotes, display).")
+    min_evidence_score: float = Field(
+        0.87, description="Score (cosine on the embedder's scale, plus a small word bonus) below which evidence "
+        "cannot carry an answer; calibrated on eval/gold.jsonl for multilingual-e5-small.")
     translate_queries: bool = Field(True, description="Also search with the question translated by the local "
                                     "model into the other languages of the indexed articles.")
     translation_weight: float = Field(0.5, ge=0.0, le=1.0,
@@ -97,6 +112,8 @@ class LLMSettings(_Section):
     n_threads: int = Field(0, ge=0, description="0 means one per core.")
     max_tokens: int = Field(96, gt=0)
     evidence: int = Field(2, gt=0, description="Evidence sentences shown to the model (the best ones).")
+    compose: bool = Field(True, description="Let the model write the answer (checked against the evidence); "
+                          "false answers with a verbatim quote of the best evidence, or refuses.")
     trust_refusal: bool = Field(False, description="When the model says the sources don't say, refuse even if "
                                 "an evidence sentence would pass as a quote.")
     temperature: float = Field(0.0, ge=0.0)

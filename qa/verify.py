@@ -26,7 +26,8 @@ from qa.records import Citation, Evidence
 
 SIMILARITY_MIN = 0.86  # cosine of claim and evidence (e5 scale) for a claim in another language
 CONTENT_MIN = 0.7  # share of a claim's content words found in the evidence
-QUOTE_MIN_SCORE = 0.87  # evidence score from which a verbatim quote beats a refusal
+CROSS_CONTENT_MIN = 0.5  # the same, for a claim in another language than its evidence
+QUOTE_MIN_SCORE = 0.87  # default evidence score an answer's evidence needs (multilingual-e5-small's scale)
 
 _INNER_CAPS = re.compile(r"^\w*[a-z]\w*[A-Z]|^[A-Z]{2,}\w*$|\d")
 _QUOTED = re.compile(r"[“\"„«]([^”\"“»]{8,})[”\"“»]")
@@ -129,7 +130,9 @@ def content_overlap(claim: str, evidence: str) -> float:
 
 class Verifier:
     def __init__(self, embed: Callable[[list[str]], np.ndarray] | None = None,
-                 evidence_vector: Callable[[Evidence], np.ndarray] | None = None, trust_model_refusal: bool = True):
+                 evidence_vector: Callable[[Evidence], np.ndarray] | None = None, trust_model_refusal: bool = True,
+                 min_score: float = QUOTE_MIN_SCORE):
+        self.min_score = min_score
         self._embed = embed
         self._evidence_vector = evidence_vector
         self.trust_model_refusal = trust_model_refusal
@@ -146,20 +149,29 @@ class Verifier:
         ev_text = ev.text.casefold()
         if not all(n in ev_text for n in names(claim, language)):
             return False
-        if content_overlap(claim, ev.text) >= CONTENT_MIN:
+        overlap = content_overlap(claim, ev.text)
+        if overlap >= CONTENT_MIN:
             return True
         if claim_vector is None or self._evidence_vector is None or language == ev_language:
             return False
-        return float(claim_vector @ self._evidence_vector(ev)) >= SIMILARITY_MIN
+        # across languages: close in the multilingual embedding and half the stems shared (names, cognates)
+        return overlap >= CROSS_CONTENT_MIN and float(claim_vector @ self._evidence_vector(ev)) >= SIMILARITY_MIN
 
     def verify(self, question: str, answer: str, language: str, evidence: Sequence[Evidence],
                evidence_language: Callable[[Evidence], str], model_refused: bool,
-               claim_language: Callable[[str], str] | None = None, translations: Sequence[str] = ()) -> Verified:
-        if missing_names(question, language, evidence):
+               claim_language: Callable[[str], str] | None = None, translations: Sequence[str] = (),
+               quotable: Sequence[Evidence] = ()) -> Verified:
+        """`evidence` is what the model was shown and may cite; `quotable` (default: the same) is all the
+        retrieved evidence a verbatim quote may come from when no composed sentence holds."""
+        quotable = quotable or evidence
+        if missing_names(question, language, quotable):
             return Verified(protocol.refusal(language), (), "refused")
         keys = key_stems(question, language, translations)
         if model_refused or not answer.strip():
-            return self.fallback(question, language, evidence, model_refused, keys)
+            return self.fallback(question, language, quotable, model_refused, keys)
+        best = self.best_quotable(question, language, quotable, keys)
+        if best is None:
+            return Verified(protocol.refusal(language), (), "refused")
         by_n = {e.n: e for e in evidence}
         claims = [answer[s.start : s.end] for s in split_sentences(answer, language)] or [answer]
         bare = [protocol.CITATION.sub("", c).strip() for c in claims]
@@ -181,7 +193,12 @@ class Verifier:
             if not support:
                 removed.append(claim)
                 continue
-            cite = [n for n in wanted if n in support] or support[:1]
+            if best.n not in support:
+                # Retrieval ranks evidence better than the model picks it: a claim must rest on the best
+                # evidence about the question, or that evidence is quoted instead.
+                removed.append(claim)
+                continue
+            cite = [best.n]
             if lang != language:
                 translated_quotes += [n for n in cite if n not in translated_quotes]
                 continue
@@ -192,21 +209,36 @@ class Verifier:
             best = by_n[translated_quotes[0]]
             return Verified(self._quote(language, best), (_citation(best),), "quoted", tuple(removed))
         if not kept:
-            fallback = self.fallback(question, language, evidence, False, keys)
+            fallback = self.fallback(question, language, quotable, False, keys)
             return Verified(fallback.text, fallback.citations, fallback.mode, tuple(removed))
         citations = tuple(_citation(by_n[n]) for n in cited_order)
         return Verified(" ".join(kept), citations, "composed", tuple(removed))
+
+    def best_quotable(self, question: str, language: str, evidence: Sequence[Evidence],
+                      keys: list[set[str]]) -> Evidence | None:
+        """Of the evidence that is about the question and has the kind of thing it asks for, the one naming
+        most of what the question names, then holding most of its key words, then ranked best."""
+        asked = names(question, language)
+        best, best_key = None, None
+        for rank, e in enumerate(evidence):
+            if not (e.score >= self.min_score and answers_type(question, e.text, "en")
+                    and mentions_question_names(question, language, e.text) and about_question(keys, e.text)):
+                continue
+            text, found = e.text.casefold(), stems(e.text)
+            coverage = max((len(k & found) / len(k) for k in keys if k), default=0.0)
+            key = (sum(n in text for n in asked), round(coverage, 1), -rank)
+            if best_key is None or key > best_key:
+                best, best_key = e, key
+        return best
 
     def fallback(self, question: str, language: str, evidence: Sequence[Evidence], model_refused: bool,
                  keys: list[set[str]] | None = None) -> Verified:
         """A verbatim quote of the best evidence that is about the question and has what it asks for, else a
         refusal. The model's own refusal is trusted only when `trust_model_refusal` is set."""
         keys = keys if keys is not None else key_stems(question, language)
-        usable = [e for e in evidence if e.score >= QUOTE_MIN_SCORE and answers_type(question, e.text, "en")
-                  and mentions_question_names(question, language, e.text) and about_question(keys, e.text)]
-        if (model_refused and self.trust_model_refusal) or not usable:
+        best = self.best_quotable(question, language, evidence, keys)
+        if (model_refused and self.trust_model_refusal) or best is None:
             return Verified(protocol.refusal(language), (), "refused")
-        best = usable[0]
         return Verified(self._quote(language, best), (_citation(best),), "quoted")
 
     @staticmethod

@@ -30,13 +30,15 @@ def test_a_broken_prompt_fails_the_gate(real_data, tmp_path):
     shutil.copytree(ROOT / "prompts", prompts)
     (prompts / "answer.txt").write_text("Question: $question\nAnswer:")  # no sources, no worked examples
     report, failures = run(Settings(paths={"corpus": CORPUS, "data": real_data, "prompts": prompts}))
-    # Facts survive through verbatim quotes of the evidence; the model, blind now, stops refusing.
-    assert any(f.startswith("refusal_unanswerable") for f in failures), failures
-    assert report["summary"]["all"]["composed_share"] < 0.5
+    # Facts survive through verbatim quotes of the evidence (the verifier keeps nothing the blind model
+    # writes), but the assistant no longer composes any answer.
+    assert any(f.startswith("composed_share") for f in failures), failures
+    assert report["summary"]["all"]["composed_share"] == 0.0
 
 
 def test_retrieving_fewer_chunks_fails_the_gate(real_data):
     settings = Settings(paths={"corpus": CORPUS, "data": real_data},
                         retrieval={"k_dense": 1, "k_lexical": 1, "top_chunks": 1})
     _, failures = run(settings)
-    assert any(f.startswith("recall_at_5") for f in failures), failures
+    # the translated question's rankings keep some recall; the ranking quality still falls below the gate
+    assert any(f.startswith(("recall_at", "mrr_at", "ndcg_at")) for f in failures), failures
