@@ -103,7 +103,7 @@ class Ingestor:
             title=title,
             language=language,
             text=text,
-            sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+            sha256=sha256_of(path),
             sentences=sentences,
             regions=tuple(regions),
         )
