@@ -163,10 +163,14 @@ class Assistant:
                               0.0, 0.0, 0.0, now - t0)
             yield self._refused(question, language, timings, model_info, standalone=standalone)
             return
-        shown = list(retrieval.evidence[: self.settings.llm.evidence])
+        verifier = self.verifier
+        ordered = verifier.order(standalone, language, retrieval.evidence, translations)
+        evidence = ordered or retrieval.evidence
+        shown = list(evidence[: self.settings.llm.evidence])
         prompt = self.prompts.build(shown, standalone)
         raw, first = [], None
-        pieces = self.llm.stream(prompt, self.settings.llm.max_tokens, STOP) if self.settings.llm.compose else ()
+        ask_model = self.settings.llm.compose and ordered is not None
+        pieces = self.llm.stream(prompt, self.settings.llm.max_tokens, STOP) if ask_model else ()
         for piece in pieces:
             if first is None:
                 first = time.perf_counter()
@@ -174,10 +178,10 @@ class Assistant:
             yield Token(piece)
         t_done = time.perf_counter()
         parsed = parse_answer("".join(raw), shown)
-        verified = self.verifier.verify(standalone, parsed.text, language, shown, self._evidence_language,
-                                        model_refused=parsed.refused,
-                                        claim_language=lambda text: self.text_language(text, language),
-                                        translations=translations, quotable=retrieval.evidence)
+        verified = verifier.verify(standalone, parsed.text, language, shown, self._evidence_language,
+                                   model_refused=parsed.refused,
+                                   claim_language=lambda text: self.text_language(text, language),
+                                   translations=translations, quotable=evidence)
         t_end = time.perf_counter()
         timings = Timings(
             rewrite_s=t_rewritten - t0,
@@ -189,7 +193,7 @@ class Assistant:
             total_s=t_end - t0,
         )
         yield Answer(question, verified.text, verified.citations, verified.mode == "refused", language, timings,
-                     model_info, retrieval.evidence, verified.mode, raw="".join(raw), rewritten=standalone,
+                     model_info, evidence, verified.mode, raw="".join(raw), rewritten=standalone,
                      translations=translations)
 
     @property

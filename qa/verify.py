@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -230,6 +230,18 @@ class Verifier:
             if best_key is None or key > best_key:
                 best, best_key = e, key
         return best
+
+    def order(self, question: str, language: str, evidence: Sequence[Evidence],
+              translations: Sequence[str] = ()) -> tuple[Evidence, ...] | None:
+        """The evidence with the best quotable sentence first, renumbered from 1, so that the model is shown
+        what an answer may rest on; None when no sentence can carry an answer (the model need not be asked)."""
+        if missing_names(question, language, evidence):
+            return None
+        best = self.best_quotable(question, language, evidence, key_stems(question, language, translations))
+        if best is None:
+            return None
+        ranked = [best] + [e for e in evidence if e is not best]
+        return tuple(replace(e, n=i) for i, e in enumerate(ranked, start=1))
 
     def fallback(self, question: str, language: str, evidence: Sequence[Evidence], model_refused: bool,
                  keys: list[set[str]] | None = None) -> Verified:
