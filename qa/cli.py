@@ -90,15 +90,19 @@ def index(
         raise typer.Exit(EXIT_USER_ERROR)
 
 
-def print_answer(answer: Answer, documents: dict) -> None:
-    label = {"refused": "", "quoted": "(quoted from the sources) ", "composed": ""}[answer.mode]
-    typer.echo(label + answer.text)
+def format_answer(answer: Answer, documents: dict) -> str:
+    lines = [answer.text]
     if answer.citations:
-        typer.echo("\nSources:")
+        lines += ["", "Sources:"]
         for c in answer.citations:
             doc = documents[c.doc_id]
-            typer.echo(f"[{c.n}] {doc.title} ({doc.language}, {doc.path}, chars {c.char_start}-{c.char_end})")
-            typer.echo(f"    “{c.quote}”")
+            lines.append(f"[{c.n}] {doc.title} ({doc.language}, {doc.path}, chars {c.char_start}-{c.char_end})")
+            lines.append(f"    “{c.quote}”")
+    return "\n".join(lines)
+
+
+def print_answer(answer: Answer, documents: dict) -> None:
+    typer.echo(format_answer(answer, documents))
 
 
 @app.command()
@@ -134,6 +138,65 @@ def ask(
         typer.echo(json.dumps(answer_json(answer, documents), ensure_ascii=False, indent=2))
     else:
         print_answer(answer, documents)
+
+
+HISTORY_TURNS = 4  # earlier turns kept for rewriting follow-ups; older ones are dropped
+
+
+def chat_loop(assistant, lines, write, show_draft: bool = False) -> None:
+    """The terminal conversation: each line is a question; follow-ups are rewritten from the turns before.
+    `/rewrite` toggles showing the standalone question, `/new` forgets the conversation, `/quit` ends."""
+    from qa.assistant import Token
+    from qa.followup import Turn
+
+    history: list[Turn] = []
+    show_rewrite = False
+    for line in lines:
+        question = line.strip()
+        if not question:
+            continue
+        if question in {"/quit", "/exit"}:
+            break
+        if question == "/new":
+            history.clear()
+            write("(new conversation)\n")
+            continue
+        if question == "/rewrite":
+            show_rewrite = not show_rewrite
+            write(f"(showing rewritten questions: {'on' if show_rewrite else 'off'})\n")
+            continue
+        answer = None
+        for event in assistant.ask_stream(question, history[-HISTORY_TURNS:]):
+            if isinstance(event, Token):
+                if show_draft:
+                    write("\033[2m" + event.text + "\033[0m")
+            else:
+                answer = event
+        if show_draft:
+            write("\r\033[K\n")
+        if show_rewrite and answer.rewritten != question:
+            write(f"(asked as: {answer.rewritten})\n")
+        write(format_answer(answer, assistant.loaded_index().data.documents) + "\n")
+        history.append(Turn(question, answer.text))
+
+
+@app.command()
+def chat() -> None:
+    """Talk with the assistant in the terminal; follow-up questions use the conversation so far."""
+    assistant = _assistant()
+    interactive = sys.stdin.isatty()
+    if interactive:
+        typer.echo("Ask about your articles. /rewrite shows how follow-ups are understood, /new starts over, "
+                   "/quit ends.", err=True)
+
+    def lines():
+        while True:
+            try:
+                yield input("you> " if interactive else "")
+            except EOFError:
+                return
+
+    chat_loop(assistant, lines(), lambda text: (sys.stdout.write(text), sys.stdout.flush()), show_draft=False)
 
 
 @app.command("eval")

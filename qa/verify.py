@@ -255,7 +255,7 @@ class Verifier:
 
     @staticmethod
     def _quote(language: str, ev: Evidence) -> str:
-        quote = ev.text if ev.text[:1] in "“\"„«" else f"“{ev.text}”"
+        quote = ev.text if re.search(r"[“”\"„«»]", ev.text) else f"“{ev.text}”"
         return f"{protocol.quoted_lead(language)} {quote} {protocol.cite(ev.n)}"
 
 
