@@ -134,7 +134,8 @@ def run(assistant: Assistant, gold: list[GoldQuestion] | None = None, retrieval_
     documents = index.data.documents
     doc_language = {d: doc.language for d, doc in documents.items()}
     rows = []
-    assistant.warm_up() if not retrieval_only else None
+    if not retrieval_only:
+        assistant.warm_up()
 
     def detect(text: str, default: str) -> str:
         return assistant.text_language(text, default)

@@ -76,26 +76,26 @@ class IndexBuilder:
         report = IndexReport()
         catalog = load_catalog(corpus)
         with self.store.lock():
+            files = [(path, doc_id, sha256_of(path)) for path, doc_id in self.ingestor.read_corpus(corpus)]
             if not rebuild and self.store.exists():
                 manifest = self.store.read_manifest()
                 if manifest["embedder"] == self.embedder_id and manifest["chunker"] == self.chunker_id:
-                    if self._nothing_changed(corpus, manifest, catalog, report):
+                    if self._nothing_changed(files, manifest, catalog, report):
                         return report
                     report.unchanged.clear()
             old = self._previous(rebuild, report)
-            return self._update(corpus, old, catalog, report, progress)
+            return self._update(files, old, catalog, report, progress)
 
-    def _nothing_changed(self, corpus: Path, manifest: dict, catalog, report: IndexReport) -> bool:
+    def _nothing_changed(self, files: list[tuple[Path, str, str]], manifest: dict, catalog,
+                         report: IndexReport) -> bool:
         """The cheap check: hashes only, no index or model loaded."""
         indexed = manifest["documents"]
-        seen = set()
-        for path, doc_id in self.ingestor.read_corpus(corpus):
-            seen.add(doc_id)
+        for _, doc_id, sha in files:
             info = indexed.get(doc_id)
-            if info is None or info["sha256"] != sha256_of(path) or self._catalog_differs(info, catalog.get(doc_id)):
+            if info is None or info["sha256"] != sha or self._catalog_differs(info, catalog.get(doc_id)):
                 return False
             report.unchanged.append(doc_id)
-        if seen != set(indexed):
+        if {doc_id for _, doc_id, _ in files} != set(indexed):
             return False
         report.chunks = manifest["counts"]["chunks"]
         return True
@@ -106,29 +106,27 @@ class IndexBuilder:
             return False
         return any(getattr(entry, k) and getattr(entry, k) != info.get(k) for k in ("title", "language"))
 
-    def _update(self, corpus: Path, old: IndexData | None, catalog, report: IndexReport,
+    def _update(self, files: list[tuple[Path, str, str]], old: IndexData | None, catalog, report: IndexReport,
                 progress: Progress | None) -> IndexReport:
-        files = list(self.ingestor.read_corpus(corpus))
         old_docs = old.documents if old else {}
         todo, keep = [], []
-        for path, doc_id in files:
+        for path, doc_id, sha in files:
             prev = old_docs.get(doc_id)
             entry = catalog.get(doc_id)
-            if prev is not None and prev.sha256 == sha256_of(path) and not self._catalog_differs(
+            if prev is not None and prev.sha256 == sha and not self._catalog_differs(
                     {"title": prev.title, "language": prev.language}, entry):
                 keep.append(doc_id)
             else:
                 todo.append((path, doc_id))
-        present = {doc_id for _, doc_id in files}
+        present = {doc_id for _, doc_id, _ in files}
         report.removed = sorted(set(old_docs) - present)
         report.unchanged = list(keep)
 
         data = IndexData()
         vectors: list[np.ndarray] = []
-        if old:
-            rows = {c.chunk_id: i for i, c in enumerate(old.chunks)}
-            for doc_id in keep:
-                self._carry(old, doc_id, rows, data, vectors)
+        rows = {c.chunk_id: i for i, c in enumerate(old.chunks)} if old else {}
+        for doc_id in keep:
+            self._carry(old, doc_id, rows, data, vectors)
 
         embedder = self._get_embedder() if todo else None
         chunker = SentenceChunker(embedder.count_tokens, self.chunking.chunk_tokens,
@@ -140,8 +138,8 @@ class IndexBuilder:
                 doc = self.ingestor.read(path, doc_id, catalog.get(doc_id))
             except IngestError as exc:
                 report.failed.append((doc_id, str(exc)))
-                if old and doc_id in old_docs:
-                    self._carry(old, doc_id, {c.chunk_id: j for j, c in enumerate(old.chunks)}, data, vectors)
+                if doc_id in old_docs:
+                    self._carry(old, doc_id, rows, data, vectors)
                 continue
             chunks = chunker.chunk_document(doc, doc.regions)
             data.documents[doc_id] = doc

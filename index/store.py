@@ -91,6 +91,13 @@ def _fsync_write(path: Path, payload: bytes) -> None:
         os.fsync(fh.fileno())
 
 
+def _fsync_save(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as fh:
+        np.save(fh, array)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -182,16 +189,10 @@ class IndexStore:
         _fsync_write(p["chunks"], "".join(json.dumps(_chunk_to_json(c)) + "\n" for c in data.chunks).encode())
         chunk_vectors = (data.chunk_vectors if data.chunk_vectors is not None
                          else np.zeros((0, dim), np.float32)).astype(np.float32)
-        with open(p["chunk_vectors"], "wb") as fh:
-            np.save(fh, chunk_vectors)
-            fh.flush()
-            os.fsync(fh.fileno())
+        _fsync_save(p["chunk_vectors"], chunk_vectors)
         parts = [data.sentence_vectors[d.doc_id] for d in docs]
         flat = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, dim), np.float32)
-        with open(p["sentence_vectors"], "wb") as fh:
-            np.save(fh, flat)
-            fh.flush()
-            os.fsync(fh.fileno())
+        _fsync_save(p["sentence_vectors"], flat)
         FaissStore.build(chunk_vectors).save(p["dense"])
         manifest = {
             "schema_version": SCHEMA_VERSION,

@@ -72,8 +72,5 @@ def parse_answer(raw: str, evidence: list[Evidence] | tuple[Evidence, ...]) -> P
     text = protocol.keep_citations(text, set(by_n))
     if protocol.is_refusal(text):
         return Parsed(text, (), True, dropped)
-    citations = tuple(
-        Citation(n, by_n[n].doc_id, by_n[n].chunk_id, by_n[n].char_start, by_n[n].char_end, by_n[n].text)
-        for n in cited if n in by_n
-    )
+    citations = tuple(by_n[n].citation() for n in cited if n in by_n)
     return Parsed(text, citations, False, dropped)

@@ -143,10 +143,9 @@ def ask(
 HISTORY_TURNS = 4  # earlier turns kept for rewriting follow-ups; older ones are dropped
 
 
-def chat_loop(assistant, lines, write, show_draft: bool = False) -> None:
+def chat_loop(assistant, lines, write) -> None:
     """The terminal conversation: each line is a question; follow-ups are rewritten from the turns before.
     `/rewrite` toggles showing the standalone question, `/new` forgets the conversation, `/quit` ends."""
-    from qa.assistant import Token
     from qa.followup import Turn
 
     history: list[Turn] = []
@@ -165,15 +164,7 @@ def chat_loop(assistant, lines, write, show_draft: bool = False) -> None:
             show_rewrite = not show_rewrite
             write(f"(showing rewritten questions: {'on' if show_rewrite else 'off'})\n")
             continue
-        answer = None
-        for event in assistant.ask_stream(question, history[-HISTORY_TURNS:]):
-            if isinstance(event, Token):
-                if show_draft:
-                    write("\033[2m" + event.text + "\033[0m")
-            else:
-                answer = event
-        if show_draft:
-            write("\r\033[K\n")
+        answer = assistant.ask(question, history[-HISTORY_TURNS:])
         if show_rewrite and answer.rewritten != question:
             write(f"(asked as: {answer.rewritten})\n")
         write(format_answer(answer, assistant.loaded_index().data.documents) + "\n")
@@ -196,7 +187,7 @@ def chat() -> None:
             except EOFError:
                 return
 
-    chat_loop(assistant, lines(), lambda text: (sys.stdout.write(text), sys.stdout.flush()), show_draft=False)
+    chat_loop(assistant, lines(), lambda text: (sys.stdout.write(text), sys.stdout.flush()))
 
 
 @app.command("eval")

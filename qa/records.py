@@ -60,6 +60,9 @@ class Evidence:
     text: str
     score: float
 
+    def citation(self) -> Citation:
+        return Citation(self.n, self.doc_id, self.chunk_id, self.char_start, self.char_end, self.text)
+
 
 @dataclass(frozen=True)
 class Citation:

@@ -207,11 +207,11 @@ class Verifier:
         if not kept and translated_quotes:
             # Supported, but written in another language than the question's: quote its source instead.
             best = by_n[translated_quotes[0]]
-            return Verified(self._quote(language, best), (_citation(best),), "quoted", tuple(removed))
+            return Verified(self._quote(language, best), (best.citation(),), "quoted", tuple(removed))
         if not kept:
             fallback = self.fallback(question, language, quotable, False, keys)
             return Verified(fallback.text, fallback.citations, fallback.mode, tuple(removed))
-        citations = tuple(_citation(by_n[n]) for n in cited_order)
+        citations = tuple(by_n[n].citation() for n in cited_order)
         return Verified(" ".join(kept), citations, "composed", tuple(removed))
 
     def best_quotable(self, question: str, language: str, evidence: Sequence[Evidence],
@@ -251,13 +251,10 @@ class Verifier:
         best = self.best_quotable(question, language, evidence, keys)
         if (model_refused and self.trust_model_refusal) or best is None:
             return Verified(protocol.refusal(language), (), "refused")
-        return Verified(self._quote(language, best), (_citation(best),), "quoted")
+        return Verified(self._quote(language, best), (best.citation(),), "quoted")
 
     @staticmethod
     def _quote(language: str, ev: Evidence) -> str:
         quote = ev.text if re.search(r"[“”\"„«»]", ev.text) else f"“{ev.text}”"
         return f"{protocol.quoted_lead(language)} {quote} {protocol.cite(ev.n)}"
 
-
-def _citation(e: Evidence) -> Citation:
-    return Citation(e.n, e.doc_id, e.chunk_id, e.char_start, e.char_end, e.text)
