@@ -5,22 +5,28 @@ Models and the index load lazily, once per process; fakes can be passed in for t
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.builder import IndexBuilder, IndexReport, Progress
 from index.embed import Embedder
-from index.ingest import corpus_files
+from index.ingest import Ingestor, corpus_files
 from index.language import detect_language
 from index.store import IndexStore, LoadedIndex
 from qa import models, protocol
 from qa.answer import STOP, PromptBuilder, parse_answer
-from qa.followup import Turn, rewrite
+from qa.errors import IngestError
+from qa.followup import Turn, recent, rewrite
+from qa.present import Passage, passage
 from qa.translate import QueryTranslator
 from qa.llm import LLM
-from qa.records import Answer, Timings
+from qa.records import Answer, Citation, Timings
 from qa.retrieve import Retrieval, Retriever
 from qa.verify import Verifier
 from qa.settings import Settings
@@ -35,7 +41,19 @@ class Token:
     text: str
 
 
+@dataclass
+class AddReport:
+    """What `add_documents` did: files saved into the corpus, files refused (name, reason), and the index run."""
+
+    saved: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    index: IndexReport | None = None
+
+
 class Assistant:
+    """Safe to share between threads: answering and indexing take one lock, so the model runs one answer at a
+    time and never interleaves two (a web server's sessions queue for it)."""
+
     def __init__(self, settings: Settings, embedder: Embedder | None = None, llm: LLM | None = None,
                  embedder_identity: dict | None = None):
         self.settings = settings
@@ -48,6 +66,7 @@ class Assistant:
         self._translator: QueryTranslator | None = None
         self.prompts = PromptBuilder(settings.paths.prompts)
         self.store = IndexStore(settings.paths.index_dir)
+        self._lock = threading.Lock()  # not reentrant: a generator may be resumed on another thread
 
     # -- models, loaded on first use -------------------------------------------------
     @property
@@ -73,12 +92,49 @@ class Assistant:
               progress: Progress | None = None) -> IndexReport:
         corpus = Path(corpus or self.settings.paths.corpus)
         corpus_files(corpus, self.settings.ingest.extensions)  # a missing folder is named before models load
+        with self._lock:
+            return self._index_locked(corpus, rebuild, progress)
+
+    def _index_locked(self, corpus: Path, rebuild: bool, progress: Progress | None) -> IndexReport:
         builder = IndexBuilder(self.store, self.settings.ingest, self.settings.chunking,
                                self.embedder_identity, lambda: self.embedder)
         report = builder.run(corpus, rebuild=rebuild, progress=progress)
         if report.written:
             self._index = self._retriever = None
         return report
+
+    def add_documents(self, files: Sequence[Path], progress: Progress | None = None) -> AddReport:
+        """Checks each file as the indexer would read it, copies the good ones into the corpus (atomically,
+        replacing a file of the same name) and indexes incrementally. A refused file changes nothing."""
+        corpus = Path(self.settings.paths.corpus)
+        ingest = self.settings.ingest
+        ingestor = Ingestor(ingest)
+        report = AddReport()
+        with self._lock:
+            for path in files:
+                path = Path(path)
+                name = path.name
+                if path.suffix.lower() not in ingest.extensions:
+                    report.refused.append((name, f"{name}: only {', '.join(ingest.extensions)} files can be added"))
+                    continue
+                try:
+                    ingestor.read(path, name)
+                except IngestError as exc:
+                    report.refused.append((name, str(exc.args[0]).replace(str(path), name)))
+                    continue
+                fd, tmp = tempfile.mkstemp(dir=corpus, prefix=f".{name}.", suffix=".part")
+                os.close(fd)
+                shutil.copyfile(path, tmp)
+                os.replace(tmp, corpus / name)
+                report.saved.append(name)
+            if report.saved:
+                report.index = self._index_locked(corpus, False, progress)
+        return report
+
+    def passage(self, citation: Citation) -> Passage:
+        """The cited quote in its context, for a reader checking the source."""
+        document = self.loaded_index().data.documents[citation.doc_id]
+        return passage(document, citation, self.settings.chat.context_sentences)
 
     def loaded_index(self) -> LoadedIndex:
         if self._index is None:
@@ -145,7 +201,14 @@ class Assistant:
         """Yields the model's text as it comes (`Token`), then the checked `Answer`.
 
         `history` holds the earlier turns of a conversation; a follow-up is rewritten into a
-        standalone question before retrieval (plain questions are left as they are)."""
+        standalone question before retrieval (plain questions are left as they are). Only the last
+        `chat.history_turns` are used, and the model's prompt never holds the history itself.
+
+        The assistant's lock is held until the generator ends or is closed."""
+        with self._lock:
+            yield from self._ask_stream(question, recent(history, self.settings.chat.history_turns))
+
+    def _ask_stream(self, question: str, history: Sequence[Turn]) -> Iterator[Token | Answer]:
         question = " ".join(question.split())
         self.warm_up()
         t0 = time.perf_counter()

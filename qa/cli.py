@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from qa.errors import QAError
+from qa.present import answer_json, format_answer
 from qa.records import Answer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions about your articles.")
@@ -28,31 +28,6 @@ def _assistant():
     from qa.assistant import Assistant
 
     return Assistant(_settings())
-
-
-def answer_json(answer: Answer, documents: dict) -> dict:
-    """The `qa ask --json` object; `path` is relative to the corpus folder."""
-    return {
-        "question": answer.question,
-        "answer": answer.text,
-        "refused": answer.refused,
-        "mode": answer.mode,
-        "language": answer.language,
-        "citations": [
-            {
-                "n": c.n,
-                "path": documents[c.doc_id].path,
-                "title": documents[c.doc_id].title,
-                "language": documents[c.doc_id].language,
-                "char_start": c.char_start,
-                "char_end": c.char_end,
-                "quote": c.quote,
-            }
-            for c in answer.citations
-        ],
-        "timings": {k: round(v, 4) for k, v in asdict(answer.timings).items()},
-        "models": answer.model,
-    }
 
 
 @app.command()
@@ -88,17 +63,6 @@ def index(
         typer.echo(f"error: {message}", err=True)
     if report.failed:
         raise typer.Exit(EXIT_USER_ERROR)
-
-
-def format_answer(answer: Answer, documents: dict) -> str:
-    lines = [answer.text]
-    if answer.citations:
-        lines += ["", "Sources:"]
-        for c in answer.citations:
-            doc = documents[c.doc_id]
-            lines.append(f"[{c.n}] {doc.title} ({doc.language}, {doc.path}, chars {c.char_start}-{c.char_end})")
-            lines.append(f"    “{c.quote}”")
-    return "\n".join(lines)
 
 
 def print_answer(answer: Answer, documents: dict) -> None:
@@ -140,13 +104,11 @@ def ask(
         print_answer(answer, documents)
 
 
-HISTORY_TURNS = 4  # earlier turns kept for rewriting follow-ups; older ones are dropped
-
 
 def chat_loop(assistant, lines, write) -> None:
     """The terminal conversation: each line is a question; follow-ups are rewritten from the turns before.
     `/rewrite` toggles showing the standalone question, `/new` forgets the conversation, `/quit` ends."""
-    from qa.followup import Turn
+    from qa.followup import Turn, recent
 
     history: list[Turn] = []
     show_rewrite = False
@@ -164,11 +126,11 @@ def chat_loop(assistant, lines, write) -> None:
             show_rewrite = not show_rewrite
             write(f"(showing rewritten questions: {'on' if show_rewrite else 'off'})\n")
             continue
-        answer = assistant.ask(question, history[-HISTORY_TURNS:])
+        answer = assistant.ask(question, history)
         if show_rewrite and answer.rewritten != question:
             write(f"(asked as: {answer.rewritten})\n")
         write(format_answer(answer, assistant.loaded_index().data.documents) + "\n")
-        history.append(Turn(question, answer.text))
+        history = recent([*history, Turn(question, answer.text)], assistant.settings.chat.history_turns)
 
 
 @app.command()
@@ -188,6 +150,22 @@ def chat() -> None:
                 return
 
     chat_loop(assistant, lines(), lambda text: (sys.stdout.write(text), sys.stdout.flush()))
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1, from the settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 7860, from the settings).")] = None,
+) -> None:
+    """Chat with the assistant in the browser."""
+    from qa import web
+
+    assistant = _assistant()
+    app = web.serve(assistant, host, port)
+    typer.echo(f"Chat at {app.local_url}  (Ctrl+C stops)")
+    if (host or assistant.settings.chat.host) not in {"127.0.0.1", "localhost", "::1"}:
+        typer.echo("warning: reachable from other machines on the network", err=True)
+    app.block_thread()
 
 
 @app.command("eval")

@@ -22,6 +22,11 @@ class Turn:
     answer: str = ""
 
 
+def recent(history: Sequence[Turn], turns: int) -> list[Turn]:
+    """The last `turns` turns: what a follow-up may refer to. Older turns are dropped."""
+    return list(history)[-turns:] if turns > 0 else []
+
+
 _PERSON = {
     "en": r"he|she|him",
     "de": r"er|ihn|ihm",

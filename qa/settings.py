@@ -120,6 +120,15 @@ class LLMSettings(_Section):
     seed: int = 0
 
 
+class ChatSettings(_Section):
+    host: str = Field("127.0.0.1", description="Address `qa serve` binds to; 0.0.0.0 exposes it to the network.")
+    port: int = Field(7860, ge=0, le=65535, description="Port of `qa serve` (0: any free port).")
+    history_turns: int = Field(4, ge=0, le=50, description="Earlier turns used to rewrite a follow-up; older ones "
+                               "are dropped, so a long chat never grows the model's prompt.")
+    max_upload_files: int = Field(20, gt=0, description="Files accepted in one upload from the browser.")
+    context_sentences: int = Field(2, ge=0, description="Sentences shown around a cited quote in the source panel.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="QA_",
@@ -135,6 +144,7 @@ class Settings(BaseSettings):
     embedder: EmbedderSettings = EmbedderSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     llm: LLMSettings = LLMSettings()
+    chat: ChatSettings = ChatSettings()
 
     @classmethod
     def settings_customise_sources(

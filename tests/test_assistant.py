@@ -1,7 +1,7 @@
 from index.text import normalise
 from qa import protocol
 from qa.assistant import Assistant, Token
-from qa.cli import answer_json
+from qa.present import answer_json
 from qa.records import Answer
 
 from conftest import CORPUS

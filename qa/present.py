@@ -1,0 +1,92 @@
+"""Showing an answer: as text (terminal), as JSON (`qa ask --json`, the web API) and a cited passage in context.
+
+The CLI and the web app both present answers through these functions, so a citation reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from qa.records import Answer, Citation, Document
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A cited quote with the sentences around it: `before + quote + after` is `document.text[start:end]`."""
+
+    doc_id: str
+    title: str
+    language: str
+    before: str
+    quote: str
+    after: str
+    start: int
+    end: int
+    quote_start: int
+    quote_end: int
+
+
+def passage(document: Document, citation: Citation, context_sentences: int = 2) -> Passage:
+    """The quote and up to `context_sentences` sentences either side, never crossing a paragraph break."""
+    text = document.text
+    spans = document.sentences
+    at = next((i for i, s in enumerate(spans) if s.start <= citation.char_start < s.end), None)
+    start, end = citation.char_start, citation.char_end
+    if at is not None:
+        for s in reversed(spans[max(0, at - context_sentences) : at]):
+            if "\n\n" in text[s.end : start]:
+                break
+            start = s.start
+        for s in [s for s in spans[at + 1 :] if s.start >= citation.char_end][:context_sentences]:
+            if "\n\n" in text[end : s.start]:
+                break
+            end = s.end
+    return Passage(
+        doc_id=document.doc_id,
+        title=document.title,
+        language=document.language,
+        before=text[start : citation.char_start],
+        quote=text[citation.char_start : citation.char_end],
+        after=text[citation.char_end : end],
+        start=start,
+        end=end,
+        quote_start=citation.char_start,
+        quote_end=citation.char_end,
+    )
+
+
+def answer_json(answer: Answer, documents: dict[str, Document]) -> dict:
+    """The `qa ask --json` object; `path` is relative to the corpus folder."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "refused": answer.refused,
+        "mode": answer.mode,
+        "language": answer.language,
+        "rewritten": answer.rewritten or answer.question,
+        "citations": [
+            {
+                "n": c.n,
+                "path": documents[c.doc_id].path,
+                "title": documents[c.doc_id].title,
+                "language": documents[c.doc_id].language,
+                "char_start": c.char_start,
+                "char_end": c.char_end,
+                "quote": c.quote,
+            }
+            for c in answer.citations
+        ],
+        "timings": {k: round(v, 4) for k, v in asdict(answer.timings).items()},
+        "models": answer.model,
+    }
+
+
+def format_answer(answer: Answer, documents: dict[str, Document]) -> str:
+    lines = [answer.text]
+    if answer.citations:
+        lines += ["", "Sources:"]
+        for c in answer.citations:
+            doc = documents[c.doc_id]
+            lines.append(f"[{c.n}] {doc.title} ({doc.language}, {doc.path}, chars {c.char_start}-{c.char_end})")
+            lines.append(f"    “{c.quote}”")
+    return "\n".join(lines)

@@ -1,0 +1,255 @@
+"""`qa serve`: the chat in the browser, over the same `Assistant` as the CLI and the eval harness.
+
+Each browser tab has its own conversation (a `gr.State`); all tabs share one assistant, whose lock makes
+them queue for the model. Gradio's queue (one concurrency group for answering and indexing) shows a
+waiting tab its place instead of blocking a worker.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from qa.assistant import Assistant, Token  # noqa: E402
+from qa.errors import QAError  # noqa: E402
+from qa.followup import Turn, recent  # noqa: E402
+from qa.present import Passage, answer_json  # noqa: E402
+from qa.records import Answer  # noqa: E402
+
+GROUP = "assistant"
+LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",
+                  "nl": "Dutch", "pt": "Portuguese"}
+MODES = {
+    "composed": ("qa-composed", "Answer, checked against the sources"),
+    "quoted": ("qa-quoted", "Quoted from the sources"),
+    "refused": ("qa-refused", "Not in the sources"),
+}
+EMPTY_PANEL = ('<div class="qa-source qa-empty">Click a citation such as <b>[1]</b> in an answer to see '
+               'the passage it quotes.</div>')
+
+CSS = """
+.qa-badge { display:inline-block; font-size:0.75em; padding:1px 7px; border-radius:9px; margin-bottom:4px; }
+.qa-composed .qa-badge { background:#e3f2e1; color:#1d5e20; }
+.qa-quoted .qa-badge { background:#e4ecf7; color:#1b3f73; }
+.qa-quoted .qa-text { font-style:italic; }
+.qa-refused .qa-badge { background:#f1f1f1; color:#555; }
+.qa-refused .qa-text { color:#666; }
+.qa-draft { opacity:0.55; }
+.qa-cite { font-weight:600; color:#1b3f73; cursor:pointer; }
+.qa-sources { font-size:0.85em; margin:6px 0 0; padding-left:1.1em; }
+.qa-lang { color:#888; }
+.qa-cite.qa-selected { background:#ffe58a; }
+a.qa-cite { text-decoration:none; }
+.qa-timings { font-size:0.72em; color:#888; margin-top:4px; }
+.qa-source { font-size:0.95em; line-height:1.5; }
+.qa-source-title { font-weight:600; font-size:1.05em; }
+.qa-source-meta { font-size:0.8em; color:#777; margin:2px 0 8px; }
+.qa-source mark { background:#ffe58a; padding:0 1px; }
+.qa-empty { color:#777; }
+"""
+
+# The source panel listens for clicks on citations anywhere in the page (they live inside the chat's
+# messages) and hands the citation's key to the server as the panel's own click event.
+CITATION_CLICKS = """
+window.__qaCite = trigger;
+if (!window.__qaCiteListening) {
+  window.__qaCiteListening = true;
+  document.addEventListener('click', (ev) => {
+    const cite = ev.target.closest && ev.target.closest('.qa-cite[data-key]');
+    if (!cite) return;
+    ev.preventDefault();
+    document.querySelectorAll('.qa-cite.qa-selected').forEach(e => e.classList.remove('qa-selected'));
+    cite.classList.add('qa-selected');
+    window.__qaCite('click', {key: cite.dataset.key});
+  });
+}
+"""
+
+
+def new_session() -> dict:
+    return {"turns": [], "citations": {}, "answers": 0}
+
+
+class ChatApp:
+    """The event handlers, separate from the layout so that tests can call them without a browser."""
+
+    def __init__(self, assistant: Assistant):
+        self.assistant = assistant
+        self.settings = assistant.settings
+
+    # -- answering -----------------------------------------------------------------------
+    def respond(self, message: str, messages: list[dict], session: dict) -> Iterator[tuple[str, list, dict]]:
+        question = " ".join((message or "").split())
+        if not question:
+            yield "", messages, session
+            return
+        messages = [*messages, {"role": "user", "content": question}]
+        pending = {"role": "assistant", "content": '<span class="qa-draft">…</span>'}
+        yield "", [*messages, pending], session
+        draft, answer = "", None
+        try:
+            for event in self.assistant.ask_stream(question, session["turns"]):
+                if isinstance(event, Token):
+                    draft += event.text
+                    pending = {"role": "assistant",
+                               "content": f'<span class="qa-draft">{html.escape(draft)}</span>'}
+                    yield "", [*messages, pending], session
+                else:
+                    answer = event
+        except QAError as exc:
+            yield "", [*messages, {"role": "assistant", "content": error_html(exc)}], session
+            return
+        assert answer is not None
+        session = dict(session)
+        session["answers"] += 1
+        number = session["answers"]
+        documents = self.assistant.loaded_index().data.documents
+        session["citations"] = {**session["citations"], **{f"{number}:{c.n}": c for c in answer.citations}}
+        session["turns"] = recent([*session["turns"], Turn(question, answer.text)],
+                                  self.settings.chat.history_turns)
+        if answer.rewritten and answer.rewritten != answer.question:
+            messages.append({"role": "assistant", "content": html.escape(answer.rewritten),
+                             "metadata": {"title": "Follow-up understood as", "status": "done"}})
+        reply = {"role": "assistant", "content": answer_html(answer, number, documents)}
+        yield "", [*messages, reply], session
+
+    def show_source(self, session: dict, evt: gr.EventData) -> str:
+        key = str(getattr(evt, "key", "") or "")
+        citation = session["citations"].get(key)
+        if citation is None:
+            return EMPTY_PANEL
+        try:
+            return passage_html(self.assistant.passage(citation), citation.n, key.split(":")[0])
+        except QAError as exc:
+            return error_html(exc)
+
+    def new_conversation(self) -> tuple[list, dict, str]:
+        return [], new_session(), EMPTY_PANEL
+
+    # -- documents -------------------------------------------------------------------------
+    def add_files(self, files: list[str] | None, progress=gr.Progress()) -> tuple[str, None]:
+        paths = [Path(f) for f in files or []]
+        if not paths:
+            return "", None
+        limit = self.settings.chat.max_upload_files
+        if len(paths) > limit:
+            return f"**Nothing added:** at most {limit} files at a time.", None
+
+        def report_progress(done: int, total: int, name: str) -> None:
+            progress((done, max(total, 1)), desc=f"indexing {name}".strip())
+
+        try:
+            report = self.assistant.add_documents(paths, progress=report_progress)
+        except QAError as exc:
+            return f"**Nothing added:** {html.escape(str(exc))}", None
+        lines = []
+        if report.saved:
+            idx = report.index
+            lines.append(f"**Added:** {', '.join(report.saved)}"
+                         + (f" ({len(idx.added)} new, {len(idx.updated)} updated; {idx.chunks} passages indexed)"
+                            if idx else ""))
+        for name, reason in report.refused:
+            lines.append(f"**Refused** {html.escape(name)}: {html.escape(reason)}")
+        return "\n\n".join(lines), None
+
+    # -- API ---------------------------------------------------------------------------------
+    def ask_api(self, question: str, history: list[dict] | None = None) -> dict:
+        """Answer a question with citations. `history`: earlier turns as {"question", "answer"} objects."""
+        turns = [Turn(t.get("question", ""), t.get("answer", "")) for t in history or []]
+        try:
+            answer = self.assistant.ask(question, turns)
+        except QAError as exc:
+            raise gr.Error(str(exc)) from None
+        return answer_json(answer, self.assistant.loaded_index().data.documents)
+
+
+# -- rendering -----------------------------------------------------------------------------
+def answer_html(answer: Answer, number: int, documents: dict) -> str:
+    """The checked answer: a badge for how it was made, the text with clickable citations, the sources and
+    the time each stage took."""
+    css, label = MODES.get(answer.mode, MODES["composed"])
+
+    def cite(n: int, text: str) -> str:
+        return f'<a href="#" class="qa-cite" data-key="{number}:{n}">{text}</a>'
+
+    text = html.escape(answer.text)
+    for c in answer.citations:
+        text = text.replace(f"[{c.n}]", cite(c.n, f"[{c.n}]"))
+    sources = "".join(
+        f'<li>{cite(c.n, f"[{c.n}]")} {html.escape(documents[c.doc_id].title)} '
+        f'<span class="qa-lang">({c.doc_id}, {documents[c.doc_id].language})</span></li>'
+        for c in answer.citations)
+    t = answer.timings
+    stages = [("follow-up", t.rewrite_s), ("translate", t.translate_s), ("search", t.retrieve_s),
+              ("first token", t.first_token_s), ("generate", t.generate_s), ("check", t.verify_s)]
+    timings = " · ".join([f"{name} {seconds:.2f} s" for name, seconds in stages if seconds >= 0.005]
+                         + [f"total {t.total_s:.2f} s"])
+    return (f'<div class="qa-answer {css}" data-mode="{answer.mode}"><span class="qa-badge">{label}</span>'
+            f'<div class="qa-text">{text}</div>'
+            + (f'<ul class="qa-sources">{sources}</ul>' if sources else "")
+            + f'<div class="qa-timings">{timings}</div></div>')
+
+
+def passage_html(p: Passage, n: int, answer_number: str) -> str:
+    language = LANGUAGE_NAMES.get(p.language, p.language)
+    return (f'<div class="qa-source"><div class="qa-source-title">{html.escape(p.title)}</div>'
+            f'<div class="qa-source-meta">{language} · {html.escape(p.doc_id)} · characters '
+            f'{p.quote_start}–{p.quote_end} · [{n}] of answer {html.escape(answer_number)}</div>'
+            f'<p>{html.escape(p.before)}<mark>{html.escape(p.quote)}</mark>{html.escape(p.after)}</p></div>')
+
+
+def error_html(exc: QAError) -> str:
+    return f'<div class="qa-refused"><span class="qa-badge">error</span> {html.escape(str(exc))}</div>'
+
+
+# -- layout ---------------------------------------------------------------------------------
+def build(assistant: Assistant) -> gr.Blocks:
+    handlers = ChatApp(assistant)
+    exts = list(assistant.settings.ingest.extensions)
+    with gr.Blocks(title="Ask your articles") as app:
+        session = gr.State(new_session())
+        gr.Markdown("### Ask your articles\nAnswers come only from the indexed articles, each claim checked "
+                    "against the passage it cites. Ask in any language.")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(elem_id="chat", height=540, label="Conversation", sanitize_html=False,
+                                  feedback_options=None, buttons=["copy"],
+                                  placeholder="Ask, for example, “Who is the CEO of DiDi?”")
+                with gr.Row():
+                    box = gr.Textbox(elem_id="question", show_label=False, scale=6, autofocus=True,
+                                     placeholder="Your question…", submit_btn="Ask")
+                    new = gr.Button("New conversation", scale=1, size="sm", elem_id="new-conversation")
+            with gr.Column(scale=2):
+                source = gr.HTML(EMPTY_PANEL, elem_id="source-panel", label="Source", js_on_load=CITATION_CLICKS)
+                with gr.Accordion("Add articles (.txt, .md)", open=False, elem_id="add-articles"):
+                    files = gr.File(file_count="multiple", file_types=exts, label="Upload", elem_id="upload")
+                    status = gr.Markdown(elem_id="upload-status")
+        box.submit(handlers.respond, [box, chat, session], [box, chat, session], concurrency_id=GROUP,
+                   concurrency_limit=1, api_visibility="private")
+        source.click(handlers.show_source, [session], [source], queue=False, api_visibility="private")
+        new.click(handlers.new_conversation, None, [chat, session, source], queue=False, api_visibility="private")
+        files.upload(handlers.add_files, [files], [status, files], concurrency_id=GROUP, concurrency_limit=1,
+                     api_visibility="private")
+        gr.api(handlers.ask_api, api_name="ask", concurrency_id=GROUP, concurrency_limit=1)
+    return app
+
+
+def serve(assistant: Assistant, host: str | None = None, port: int | None = None) -> gr.Blocks:
+    """Builds the index if there is none, loads the models, and starts serving in the background;
+    `app.local_url` is the address, `app.block_thread()` waits until interrupted."""
+    settings = assistant.settings
+    if not assistant.store.exists():
+        assistant.index()
+    assistant.warm_up()
+    app = build(assistant)
+    app.queue(default_concurrency_limit=1)
+    app.launch(server_name=host or settings.chat.host, server_port=port if port is not None else settings.chat.port,
+               css=CSS, max_file_size=settings.ingest.max_file_bytes, show_error=True, quiet=True,
+               prevent_thread_lock=True, inbrowser=False)
+    return app
