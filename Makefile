@@ -4,11 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 QUESTION ?= How many registered customers does DiDi serve?
+CHROMIUM := /usr/bin/chromium
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test test-fast install setup index ask eval eval-retrieval clean
+.PHONY: run serve test test-fast install setup index ask eval eval-retrieval clean
 
 # torch goes in first and pinned: the local CPU build; anything unpinned would pull CUDA packages.
 # llama-cpp-python compiles from source the first time (about 6 minutes); pip caches the wheel.
@@ -29,9 +31,18 @@ index: setup
 ask: index
 	$(BIN)/qa ask "$(QUESTION)"
 
-run: ask
+serve: index
+	$(BIN)/qa serve
 
-test: setup
+# A sample answer in the terminal, then the chat in the browser (http://127.0.0.1:7860 by default).
+run: ask serve
+
+# The browser tests drive Debian's chromium (Playwright's own browser download does not work here).
+$(CHROMIUM):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	  || ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: setup $(CHROMIUM)
 	$(BIN)/python -m pytest tests
 
 test-fast: install

@@ -56,7 +56,7 @@ def passage(document: Document, citation: Citation, context_sentences: int = 2) 
 
 
 def answer_json(answer: Answer, documents: dict[str, Document]) -> dict:
-    """The `qa ask --json` object; `path` is relative to the corpus folder."""
+    """The `qa ask --json` object; `file` is relative to the corpus folder (not `path`, which API clients such as gradio_client take for a file to download)."""
     return {
         "question": answer.question,
         "answer": answer.text,
@@ -67,7 +67,7 @@ def answer_json(answer: Answer, documents: dict[str, Document]) -> dict:
         "citations": [
             {
                 "n": c.n,
-                "path": documents[c.doc_id].path,
+                "file": documents[c.doc_id].path,
                 "title": documents[c.doc_id].title,
                 "language": documents[c.doc_id].language,
                 "char_start": c.char_start,

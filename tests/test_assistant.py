@@ -66,9 +66,9 @@ def test_json_output_has_the_documented_shape(assistant, fake_llm):
     assert set(data) >= {"question", "answer", "refused", "language", "citations", "timings", "models"}
     assert set(data["timings"]) >= {"retrieve_s", "generate_s", "total_s"}
     c = data["citations"][0]
-    assert set(c) >= {"n", "path", "title", "char_start", "char_end", "quote"}
-    assert c["path"] == "002_2f609247c276f3f8.txt" and c["title"] == "Renault-Nissan wird Partner der DiDi Auto Alliance"
-    text = normalise((CORPUS / c["path"]).read_text(encoding="utf-8"))
+    assert set(c) >= {"n", "file", "title", "char_start", "char_end", "quote"}
+    assert c["file"] == "002_2f609247c276f3f8.txt" and c["title"] == "Renault-Nissan wird Partner der DiDi Auto Alliance"
+    text = normalise((CORPUS / c["file"]).read_text(encoding="utf-8"))
     assert text[c["char_start"] : c["char_end"]] == c["quote"]
     assert data["language"] == "de"
 

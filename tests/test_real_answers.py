@@ -82,8 +82,8 @@ def test_the_cli_prints_json_with_the_cited_sentence(real):
     data = json.loads(r.stdout)
     assert data["language"] == "en" and not data["refused"]
     quote = next(c for c in data["citations"] if "450 Millionen registrierte Kunden" in c["quote"])
-    assert quote["path"] == "002_2f609247c276f3f8.txt" and quote["language"] == "de"
-    text = normalise((CORPUS / quote["path"]).read_text(encoding="utf-8"))
+    assert quote["file"] == "002_2f609247c276f3f8.txt" and quote["language"] == "de"
+    text = normalise((CORPUS / quote["file"]).read_text(encoding="utf-8"))
     assert text[quote["char_start"] : quote["char_end"]] == quote["quote"]
     assert data["timings"]["total_s"] > 0 and data["models"]["llm"] == "gemma-3-270m-q4_k_m.gguf"
 

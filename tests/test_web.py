@@ -207,10 +207,10 @@ def test_the_api_answers_as_json_with_history(assistant, fake_llm):
     fake_llm.enqueue("DiDi bedient 450 Millionen registrierte Kunden [1].", "In über 400 Metropolen [1].")
     app = ChatApp(assistant)
     first = app.ask_api(CUSTOMERS)
-    assert "450 Millionen" in first["answer"] and first["citations"][0]["path"] == "002_2f609247c276f3f8.txt"
+    assert "450 Millionen" in first["answer"] and first["citations"][0]["file"] == "002_2f609247c276f3f8.txt"
     second = app.ask_api("Und in wie vielen Metropolen?", [{"question": CUSTOMERS, "answer": first["answer"]}])
     assert "DiDi" in second["rewritten"]
-    text = normalise((CORPUS / second["citations"][0]["path"]).read_text(encoding="utf-8"))
+    text = normalise((CORPUS / second["citations"][0]["file"]).read_text(encoding="utf-8"))
     c = second["citations"][0]
     assert text[c["char_start"] : c["char_end"]] == c["quote"]
 

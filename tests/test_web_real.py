@@ -1,0 +1,207 @@
+"""The real `qa serve` with the default models: driven by headless Chromium, called by gradio_client,
+and used by two sessions at once. The browser test saves the README's screenshot (docs/chat.png)."""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS, ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOT = ROOT / "docs" / "chat.png"
+
+CUSTOMERS = "How many registered customers does DiDi serve?"
+INVESTORS = "Who are its investors?"  # only makes sense after CUSTOMERS
+CEO = "Who is DiDi's chief executive?"
+PROMISE = "What did he say DiDi would offer its partners?"  # only makes sense after CEO
+ELECTRIC = "Wie viele Elektroautos will Renault-Nissan bis 2022 herausbringen?"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(real_data, tmp_path_factory):
+    """`qa serve` in its own process, on a copy of the corpus and of the index (uploads must not leak)."""
+    base = tmp_path_factory.mktemp("serve")
+    shutil.copytree(CORPUS, base / "corpus")
+    (base / "data").mkdir()
+    shutil.copytree(real_data / "index", base / "data" / "index")
+    (base / "data" / "models").symlink_to((real_data / "models").resolve())
+    port = free_port()
+    env = {**os.environ, "QA_PATHS__CORPUS": str(base / "corpus"), "QA_PATHS__DATA": str(base / "data"),
+           "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    qa = Path(sys.executable).parent / "qa"
+    proc = subprocess.Popen([str(qa), "serve", "--port", str(port)], cwd=base, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    lines: queue.Queue[str] = queue.Queue()
+    log: list[str] = []
+
+    def pump():
+        for line in proc.stdout:
+            log.append(line)
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    url, deadline = None, time.monotonic() + 240
+    while url is None and time.monotonic() < deadline and proc.poll() is None:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            continue
+        if line.startswith("Chat at "):
+            url = line.split()[2]
+    if url is None:
+        proc.kill()
+        pytest.fail("qa serve did not start:\n" + "".join(log))
+    assert url == f"http://127.0.0.1:{port}/"  # bound to loopback by default
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+DRAFT_WATCH = """() => {
+  window.__drafts = [];
+  new MutationObserver(() => document.querySelectorAll('#chat .qa-draft')
+      .forEach(e => window.__drafts.push(e.innerText)))
+    .observe(document.querySelector('#chat'), {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def open_chat(browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(120_000)
+    return page
+
+
+def ask(page, question: str):
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def answers(page):
+    return page.locator("#chat .qa-answer")
+
+
+@pytest.mark.browser
+def test_chat_in_the_browser_streams_cites_and_follows_up(server, browser):
+    page = open_chat(browser)
+    page.goto(server)
+    page.locator("#question textarea").wait_for()
+    page.evaluate(DRAFT_WATCH)
+
+    ask(page, CUSTOMERS)
+    answers(page).nth(0).wait_for()
+    drafts = [d for d in page.evaluate("window.__drafts") if d.strip("… ")]
+    assert drafts, "no streamed draft was seen before the checked answer"
+    assert len(set(drafts)) >= 2  # it grew token by token
+    first = answers(page).nth(0)
+    assert first.get_attribute("data-mode") == "composed"
+    assert "450 million" in first.locator(".qa-text").inner_text()
+
+    first.locator(".qa-text .qa-cite").first.click()
+    mark = page.locator("#source-panel mark")
+    mark.wait_for()
+    assert "450 Millionen registrierte Kunden" in mark.inner_text()
+    panel = page.locator("#source-panel").inner_text()
+    assert "Renault-Nissan wird Partner der DiDi Auto Alliance" in panel and "German" in panel
+
+    ask(page, INVESTORS)
+    answers(page).nth(1).wait_for()
+    second = answers(page).nth(1)
+    text = second.locator(".qa-text").inner_text()
+    assert all(name in text for name in ("Alibaba", "Tencent", "Baidu")), text
+    page.get_by_text("Follow-up understood as").click()
+    page.get_by_text("Who are DiDi investors?").wait_for()
+
+    second.locator(".qa-text .qa-cite").first.click()
+    page.locator("#source-panel .qa-source-meta", has_text="of answer 2").wait_for()
+    assert "Alibaba, Tencent und Baidu" in mark.inner_text()
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+    page.close()
+
+
+@pytest.mark.browser
+def test_two_browser_sessions_at_once_keep_their_own_conversations(server, browser):
+    a, b = open_chat(browser), open_chat(browser)
+    for page in (a, b):
+        page.goto(server)
+        page.locator("#question textarea").wait_for()
+    ask(a, CEO)
+    ask(b, CUSTOMERS)  # queued behind a's answer
+    answers(a).nth(0).wait_for()
+    answers(b).nth(0).wait_for()
+    ask(a, PROMISE)
+    ask(b, INVESTORS)
+    answers(a).nth(1).wait_for()
+    answers(b).nth(1).wait_for()
+    chat_a, chat_b = a.locator("#chat").inner_text(), b.locator("#chat").inner_text()
+    assert "leasing" in answers(a).nth(1).inner_text() and "Cheng Wei" in chat_a
+    assert "Alibaba" in answers(b).nth(1).inner_text()
+    assert "Alibaba" not in chat_a and "450" not in chat_a
+    assert "Cheng Wei" not in chat_b and "leasing" not in chat_b
+    for page in (a, b):
+        page.get_by_text("Follow-up understood as").click()
+    a.get_by_text("What did Cheng Wei say DiDi would offer its partners?").wait_for()
+    b.get_by_text("Who are DiDi investors?").wait_for()
+    a.close()
+    b.close()
+
+
+def test_gradio_client_calls_the_ask_endpoint(server):
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/ask"]
+    first = client.predict(CUSTOMERS, None, api_name="/ask")
+    assert first["mode"] == "composed" and "450 million" in first["answer"]
+    c = first["citations"][0]
+    assert c["file"] == "002_2f609247c276f3f8.txt" and "450 Millionen registrierte Kunden" in c["quote"]
+    follow = client.predict(INVESTORS, [{"question": CUSTOMERS, "answer": first["answer"]}], api_name="/ask")
+    assert follow["rewritten"] == "Who are DiDi investors?" and "Tencent" in follow["answer"]
+
+
+def test_two_api_clients_at_once_get_their_own_answers(server):
+    from gradio_client import Client
+
+    one, two = Client(server, verbose=False), Client(server, verbose=False)
+    jobs = [one.submit(CUSTOMERS, None, api_name="/ask"), two.submit(ELECTRIC, None, api_name="/ask")]
+    first, second = (job.result(timeout=300) for job in jobs)
+    assert first["question"] == CUSTOMERS and "450" in first["answer"] and first["language"] == "en"
+    assert second["question"] == ELECTRIC and second["language"] == "de"
+    assert "12" in second["answer"] and "450" not in second["answer"]
+    assert "Renault-Nissan plans to release 12 new pure electric models" in second["citations"][0]["quote"]
