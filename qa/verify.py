@@ -39,6 +39,7 @@ _TIME_A = re.compile(
     r"januar|februar|märz|mai|juni|juli|oktober|dezember|monday|tuesday|wednesday|thursday|friday|"
     r"saturday|sunday|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|today|yesterday|"
     r"heute|gestern|(this|last|next) (year|month|week)|(diesem|letzten|nächsten) (jahr|monat))\b")
+_YEAR = re.compile(r"(1[89]|20)\d\d")  # "in March 2022" does not say how many
 _PERSON_Q = re.compile(r"(?i)^\s*(who|whom|wer|wem|wen)\b")
 
 
@@ -91,7 +92,7 @@ def answers_type(question: str, claim: str, language: str) -> bool:
     """Whether the claim has the kind of thing the question asks for: a number for "how many",
     a date for "when", a name for "who". Questions of other kinds accept any claim."""
     if _QUANTITY_Q.search(question):
-        return any(q.value != q.mantissa or q.text.casefold() not in _WEAK_NUMBERS
+        return any((q.value != q.mantissa or q.text.casefold() not in _WEAK_NUMBERS) and not _YEAR.fullmatch(q.text)
                    for q in numbers.quantities(claim, language))
     if _TIME_Q.search(question):
         return bool(_TIME_A.search(claim))

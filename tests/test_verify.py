@@ -79,6 +79,12 @@ def test_one_is_not_an_amount():
     assert answers_type("How much did they pay?", "They paid one million.", "en")
 
 
+def test_a_year_is_not_a_count():
+    assert not answers_type("How many people does the plant employ?", "It opened in March 2022.", "en")
+    assert answers_type("How many people does the plant employ?", "In 2022 it employed 12,000 people.", "en")
+    assert answers_type("Wie viele Modelle bis 2022?", "12 neue Modelle bis 2022.", "de")
+
+
 def test_model_variants_of_the_refusal_are_recognised():
     for text in ["The source doesn't say.", "The sources do not mention it.", "Die Quelle sagt dazu nichts."]:
         assert protocol.is_refusal(text), text

@@ -205,3 +205,26 @@ def test_two_api_clients_at_once_get_their_own_answers(server):
     assert second["question"] == ELECTRIC and second["language"] == "de"
     assert "12" in second["answer"] and "450" not in second["answer"]
     assert "Renault-Nissan plans to release 12 new pure electric models" in second["citations"][0]["quote"]
+
+
+@pytest.mark.browser
+def test_articles_uploaded_in_the_browser_are_indexed_and_cited(server, browser, tmp_path):
+    good = tmp_path / "tesla_berlin.md"
+    good.write_text("# Tesla opens Gigafactory Berlin\n\nTesla opened its factory in Grünheide near Berlin in "
+                    "March 2022. The Tesla plant in Grünheide employs 12,000 people and builds the Model Y.\n", encoding="utf-8")
+    bad = tmp_path / "photo.txt"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR")
+    page = open_chat(browser)
+    page.goto(server)
+    page.get_by_text("Add articles").click()
+    page.locator("#upload input[type=file]").set_input_files([str(good), str(bad)])
+    status = page.locator("#upload-status")
+    status.get_by_text("Added:").wait_for()
+    text = status.inner_text()
+    assert "tesla_berlin.md" in text and "1 new" in text
+    assert "Refused photo.txt: photo.txt: looks like a binary file" in text
+    ask(page, "How many people does the Tesla plant in Grünheide employ?")
+    answers(page).nth(0).wait_for()
+    reply = answers(page).nth(0)
+    assert "12,000" in reply.inner_text() and "tesla_berlin.md" in reply.inner_text()
+    page.close()
