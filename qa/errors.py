@@ -44,3 +44,7 @@ class ModelMissingError(QAError):
 
 class DependencyMissingError(QAError):
     hint = "run `make run` or `pip install -e .` inside the project's virtual environment"
+
+
+class ServeError(QAError):
+    hint = "pass --port with a free port (or --host with an address of this machine), or stop the other server"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
 from qa.assistant import Assistant, Token  # noqa: E402
-from qa.errors import QAError  # noqa: E402
+from qa.errors import QAError, ServeError  # noqa: E402
 from qa.followup import Turn, recent  # noqa: E402
 from qa.present import Passage, answer_json  # noqa: E402
 from qa.records import Answer  # noqa: E402
@@ -244,12 +245,25 @@ def serve(assistant: Assistant, host: str | None = None, port: int | None = None
     """Builds the index if there is none, loads the models, and starts serving in the background;
     `app.local_url` is the address, `app.block_thread()` waits until interrupted."""
     settings = assistant.settings
+    host = host or settings.chat.host
+    port = port if port is not None else settings.chat.port
+    check_port(host, port)  # before minutes of model loading, not after
     if not assistant.store.exists():
         assistant.index()
     assistant.warm_up()
     app = build(assistant)
     app.queue(default_concurrency_limit=1)
-    app.launch(server_name=host or settings.chat.host, server_port=port if port is not None else settings.chat.port,
-               css=CSS, max_file_size=settings.ingest.max_file_bytes, show_error=True, quiet=True,
-               prevent_thread_lock=True, inbrowser=False)
+    try:
+        app.launch(server_name=host, server_port=port, css=CSS, max_file_size=settings.ingest.max_file_bytes,
+                   show_error=True, quiet=True, prevent_thread_lock=True, inbrowser=False)
+    except OSError as exc:
+        raise ServeError(f"cannot serve on {host}:{port}: {exc}") from None
     return app
+
+
+def check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise ServeError(f"cannot serve on {host}:{port}: {exc.strerror}") from None

@@ -219,3 +219,20 @@ def test_the_app_builds_with_one_public_api_endpoint(assistant):
     app = build(assistant)
     public = [d for d in app.config["dependencies"] if d.get("api_visibility", "public") == "public"]
     assert [d["api_name"] for d in public] == ["ask"]
+
+
+def test_a_busy_port_is_a_clear_error_before_models_load(assistant):
+    import socket
+
+    from qa.errors import ServeError
+    from qa.web import serve
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        with pytest.raises(ServeError, match=f"cannot serve on 127.0.0.1:{port}: Address already in use"):
+            serve(assistant, port=port)
+
+
+def test_the_server_binds_to_loopback_by_default(settings):
+    assert settings.chat.host == "127.0.0.1" and settings.chat.port == 7860
