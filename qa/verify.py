@@ -70,22 +70,44 @@ _ASKING = {"year", "jahr", "month", "monat", "name", "heißt", "number", "zahl",
            "was", "were", "ist", "sind", "war", "waren"}
 
 
-def key_stems(question: str, language: str, translations: Sequence[str] = ()) -> list[set[str]]:
-    """For the question and each translation, the stems of its content words that are not names nor the
-    kind of answer asked for: what an answer's evidence must be about."""
+_FULL_NAME = re.compile(r"(?<=\w )([A-Z][\w-]+(?: [A-Z][\w-]+)+)")
+
+
+@dataclass(frozen=True)
+class Keys:
+    """What an answer's evidence must be about. `stems`: for the question and each translation, the stems of
+    its content words that are not names nor the kind of answer asked for. `full_names`: names of two words
+    or more ("Kevin Chen"), which make evidence about the question even when its asking words were
+    translated badly."""
+
+    stems: tuple[frozenset[str], ...]
+    full_names: frozenset[str] = frozenset()
+
+    def about(self, text: str) -> bool:
+        """The text holds a key stem of the question or of a translation, or one of its full names."""
+        if not any(self.stems):
+            return True
+        found = stems(text)
+        if any(k & found for k in self.stems):
+            return True
+        return self.names_fully(text)
+
+    def names_fully(self, text: str) -> bool:
+        folded = text.casefold()
+        return any(n in folded for n in self.full_names)
+
+    def coverage(self, text: str) -> float:
+        found = stems(text)
+        return max((len(k & found) / len(k) for k in self.stems if k), default=0.0)
+
+
+def question_keys(question: str, language: str, translations: Sequence[str] = ()) -> Keys:
     out = []
     for i, text in enumerate((question, *translations)):
         named = {n[:5] for n in names(text, language if i == 0 else "")}  # a translation's language is unsure
-        out.append({s for s in stems(text) if s not in named and s not in {a[:5] for a in _ASKING}})
-    return out
-
-
-def about_question(keys: list[set[str]], text: str) -> bool:
-    """The text holds at least one key stem of the question (or of one of its translations)."""
-    if not any(keys):
-        return True
-    found = stems(text)
-    return any(k & found for k in keys)
+        out.append(frozenset(s for s in stems(text) if s not in named and s not in {a[:5] for a in _ASKING}))
+    full = frozenset(m.casefold() for text in (question, *translations) for m in _FULL_NAME.findall(text))
+    return Keys(tuple(out), full)
 
 
 def answers_type(question: str, claim: str, language: str) -> bool:
@@ -167,7 +189,7 @@ class Verifier:
         quotable = quotable or evidence
         if missing_names(question, language, quotable):
             return Verified(protocol.refusal(language), (), "refused")
-        keys = key_stems(question, language, translations)
+        keys = question_keys(question, language, translations)
         if model_refused or not answer.strip():
             return self.fallback(question, language, quotable, model_refused, keys)
         best = self.best_quotable(question, language, quotable, keys)
@@ -189,7 +211,7 @@ class Verifier:
             order = wanted + [e.n for e in evidence if e.n not in wanted]
             support = [n for n in order
                        if mentions_question_names(question, language, by_n[n].text)
-                       and about_question(keys, by_n[n].text)
+                       and keys.about(by_n[n].text)
                        and self.supports(text, lang, by_n[n], evidence_language(by_n[n]), vec)]
             if not support:
                 removed.append(claim)
@@ -216,18 +238,19 @@ class Verifier:
         return Verified(" ".join(kept), citations, "composed", tuple(removed))
 
     def best_quotable(self, question: str, language: str, evidence: Sequence[Evidence],
-                      keys: list[set[str]]) -> Evidence | None:
+                      keys: Keys) -> Evidence | None:
         """Of the evidence that is about the question and has the kind of thing it asks for, the one naming
         most of what the question names, then holding most of its key words, then ranked best."""
         asked = names(question, language)
         best, best_key = None, None
         for rank, e in enumerate(evidence):
-            if not (e.score >= self.min_score and answers_type(question, e.text, "en")
-                    and mentions_question_names(question, language, e.text) and about_question(keys, e.text)):
+            # A sentence naming someone the question names in full is relevant whatever its embedding score.
+            relevant = e.score >= self.min_score or keys.names_fully(e.text)
+            if not (relevant and answers_type(question, e.text, "en")
+                    and mentions_question_names(question, language, e.text) and keys.about(e.text)):
                 continue
-            text, found = e.text.casefold(), stems(e.text)
-            coverage = max((len(k & found) / len(k) for k in keys if k), default=0.0)
-            key = (sum(n in text for n in asked), round(coverage, 1), -rank)
+            text = e.text.casefold()
+            key = (sum(n in text for n in asked), round(keys.coverage(e.text), 1), -rank)
             if best_key is None or key > best_key:
                 best, best_key = e, key
         return best
@@ -238,17 +261,17 @@ class Verifier:
         what an answer may rest on; None when no sentence can carry an answer (the model need not be asked)."""
         if missing_names(question, language, evidence):
             return None
-        best = self.best_quotable(question, language, evidence, key_stems(question, language, translations))
+        best = self.best_quotable(question, language, evidence, question_keys(question, language, translations))
         if best is None:
             return None
         ranked = [best] + [e for e in evidence if e is not best]
         return tuple(replace(e, n=i) for i, e in enumerate(ranked, start=1))
 
     def fallback(self, question: str, language: str, evidence: Sequence[Evidence], model_refused: bool,
-                 keys: list[set[str]] | None = None) -> Verified:
+                 keys: Keys | None = None) -> Verified:
         """A verbatim quote of the best evidence that is about the question and has what it asks for, else a
         refusal. The model's own refusal is trusted only when `trust_model_refusal` is set."""
-        keys = keys if keys is not None else key_stems(question, language)
+        keys = keys if keys is not None else question_keys(question, language)
         best = self.best_quotable(question, language, evidence, keys)
         if (model_refused and self.trust_model_refusal) or best is None:
             return Verified(protocol.refusal(language), (), "refused")

@@ -110,3 +110,12 @@ def test_claims_in_another_language_are_checked_by_embedding_similarity():
 def test_names_are_tokens_with_inner_capitals_and_english_capitalised_words():
     assert names("Who are DiDi's investors like Tencent?", "en") == {"didi", "tencent"}
     assert names("Wer sind die Investoren von DiDi und BMW, laut Angaben?", "de") == {"didi", "bmw"}
+
+
+def test_evidence_naming_the_full_name_is_about_the_question():
+    from qa.verify import question_keys
+
+    keys = question_keys("Which news agency did Kevin Chen speak to?", "en")
+    assert keys.full_names == {"kevin chen"} and "kevin" not in keys.stems[0]
+    assert keys.about("Didi general manager Kevin Chen told Reuters on Tuesday.")
+    assert not keys.about("Didi general manager Chen Wei told Reuters on Tuesday.")
