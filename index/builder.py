@@ -17,7 +17,7 @@ from index.embed import Embedder
 from index.ingest import Ingestor, load_catalog, sha256_of
 from index.store import IndexData, IndexStore
 from qa.errors import IndexCorruptError, IndexMismatchError, IngestError
-from qa.settings import ChunkSettings, IngestSettings
+from qa.settings import ChunkSettings, IngestSettings, VectorSettings
 
 INGEST_VERSION = 1  # bump when ingest or chunking logic changes what an index holds
 
@@ -36,8 +36,10 @@ class IndexReport:
     chunks: int = 0
 
 
-def chunker_identity(ingest: IngestSettings, chunking: ChunkSettings) -> dict:
+def chunker_identity(ingest: IngestSettings, chunking: ChunkSettings, vectors: VectorSettings | None = None) -> dict:
+    """What, besides the embedder, decides an index's contents: a change rebuilds it."""
     return {
+        "vectors": (vectors or VectorSettings()).model_dump(),
         "ingest_version": INGEST_VERSION,
         "chunk_tokens": chunking.chunk_tokens,
         "overlap_tokens": chunking.overlap_tokens,
@@ -49,11 +51,12 @@ def chunker_identity(ingest: IngestSettings, chunking: ChunkSettings) -> dict:
 
 class IndexBuilder:
     def __init__(self, store: IndexStore, ingest: IngestSettings, chunking: ChunkSettings,
-                 embedder_identity: dict, get_embedder: Callable[[], Embedder]):
+                 embedder_identity: dict, get_embedder: Callable[[], Embedder],
+                 vectors: VectorSettings | None = None):
         self.store = store
         self.ingestor = Ingestor(ingest)
         self.chunking = chunking
-        self.chunker_id = chunker_identity(ingest, chunking)
+        self.chunker_id = chunker_identity(ingest, chunking, vectors)
         self.embedder_id = embedder_identity
         self._get_embedder = get_embedder
 

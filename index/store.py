@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from index.lexical import LexicalIndex
-from index.vectors import FaissStore
+from index.vectors import FaissStore, VectorIndexChoice
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from qa.records import Chunk, Document, Span
 
@@ -107,8 +107,9 @@ def _fsync_dir(path: Path) -> None:
 
 
 class IndexStore:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, vectors: VectorIndexChoice = VectorIndexChoice()):
         self.root = Path(root)
+        self.vectors = vectors
 
     @property
     def manifest_path(self) -> Path:
@@ -193,7 +194,7 @@ class IndexStore:
         parts = [data.sentence_vectors[d.doc_id] for d in docs]
         flat = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, dim), np.float32)
         _fsync_save(p["sentence_vectors"], flat)
-        FaissStore.build(chunk_vectors).save(p["dense"])
+        FaissStore.build(chunk_vectors, self.vectors).save(p["dense"])
         manifest = {
             "schema_version": SCHEMA_VERSION,
             "generation": gen,

@@ -1,10 +1,14 @@
 """Vector search by inner product on normalised vectors.
 
 `NumpyStore` is the brute-force reference; `FaissStore` must rank the same way (tests compare them).
+Small indexes are exact (`IndexFlatIP`). Past `flat_max` vectors the index is an inverted file
+(`IndexIVFFlat`, about 4·√n lists) whose `nprobe` is calibrated when it is built: the smallest number of
+lists to visit that finds `min_recall` of the exact top 10 for queries near the indexed vectors.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -31,18 +35,76 @@ class NumpyStore:
         return np.take_along_axis(scores, order, axis=1), order
 
 
+@dataclass(frozen=True)
+class VectorIndexChoice:
+    kind: str = "auto"  # "auto", "flat" or "ivf"
+    flat_max: int = 100_000
+    min_recall: float = 0.95
+
+
+def recall_at(found: np.ndarray, exact: np.ndarray) -> float:
+    """Share of the exact neighbours (rows of ids) that `found` also returned."""
+    hits = sum(len(set(f[f >= 0]) & set(e[e >= 0])) for f, e in zip(found, exact))
+    return hits / max(1, sum(int((e >= 0).sum()) for e in exact))
+
+
+def probe_queries(vectors: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """Queries near the indexed vectors (a vector plus noise of comparable size), as a question lands near
+    the passage that answers it."""
+    rng = np.random.default_rng(seed)
+    base = vectors[rng.choice(len(vectors), size=min(n, len(vectors)), replace=False)]
+    noisy = base + rng.normal(size=base.shape).astype(np.float32) / np.sqrt(base.shape[1])
+    return (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+
+
 class FaissStore:
     def __init__(self, index):
         self.index = index
 
+    @property
+    def kind(self) -> str:
+        return "ivf" if hasattr(self.index, "nprobe") else "flat"
+
     @classmethod
-    def build(cls, vectors: np.ndarray) -> FaissStore:
+    def build(cls, vectors: np.ndarray, choice: VectorIndexChoice = VectorIndexChoice()) -> FaissStore:
         import faiss
 
-        index = faiss.IndexFlatIP(vectors.shape[1])
-        if len(vectors):
-            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        return cls(index)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        n, dim = vectors.shape
+        kind = choice.kind if choice.kind != "auto" else ("ivf" if n > choice.flat_max else "flat")
+        if kind == "flat" or n < 1000:
+            index = faiss.IndexFlatIP(dim)
+            if n:
+                index.add(vectors)
+            return cls(index)
+        nlist = max(16, int(4 * np.sqrt(n)))
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        rng = np.random.default_rng(0)
+        train = vectors if n <= nlist * 64 else vectors[rng.choice(n, size=nlist * 64, replace=False)]
+        index.cp.min_points_per_centroid = 1  # a sample of 64 per list is enough; do not warn about it
+        index.train(train)
+        index.add(vectors)
+        store = cls(index)
+        store._quantizer = quantizer  # the index points at it; Python must keep it alive
+        store.calibrate(vectors, choice.min_recall)
+        return store
+
+    def calibrate(self, vectors: np.ndarray, min_recall: float, k: int = 10) -> float:
+        """Sets the smallest nprobe whose recall@k against exact search reaches `min_recall`; returns it."""
+        import faiss
+
+        queries = probe_queries(vectors, 200)
+        exact = faiss.IndexFlatIP(vectors.shape[1])
+        exact.add(vectors)
+        _, truth = exact.search(queries, k)
+        recall = 0.0
+        for nprobe in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024):
+            self.index.nprobe = min(nprobe, self.index.nlist)
+            recall = recall_at(self.index.search(queries, k)[1], truth)
+            if recall >= min_recall + 0.01 or nprobe >= self.index.nlist:  # a margin for real queries
+                break
+        return recall
 
     @classmethod
     def load(cls, path: Path) -> FaissStore:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -15,6 +17,20 @@ class LLM(Protocol):
     name: str
 
     def stream(self, prompt: str, max_tokens: int, stop: Sequence[str]) -> Iterator[str]: ...
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    """One completion, as llama.cpp counted it (`*_ms`) and as the caller waited for it (`wall_*_s`).
+    `prompt_tokens` were evaluated; `reused_tokens` came from the previous prompt's state."""
+
+    prompt_tokens: int
+    reused_tokens: int
+    generated_tokens: int
+    prompt_ms: float
+    generate_ms: float
+    wall_first_token_s: float
+    wall_total_s: float
 
 
 class LlamaCppLLM:
@@ -32,6 +48,9 @@ class LlamaCppLLM:
         _silence(llama_cpp)
         self.settings = settings
         self.name = path.name
+        self.path = path
+        self.last: GenerationStats | None = None
+        self._llama_cpp = llama_cpp
         try:
             self.llm = llama_cpp.Llama(
                 model_path=str(path),
@@ -47,6 +66,12 @@ class LlamaCppLLM:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False))
 
     def stream(self, prompt: str, max_tokens: int, stop: Sequence[str]) -> Iterator[str]:
+        """llama-cpp-python keeps the previous prompt's state and evaluates only what differs after the
+        longest common prefix: the fixed instructions and worked examples are evaluated once per context."""
+        lib, ctx = self._llama_cpp, self.llm.ctx
+        lib.llama_perf_context_reset(ctx)
+        start, first = time.perf_counter(), None
+        n_before = self.llm.n_tokens
         for part in self.llm.create_completion(
             prompt,
             max_tokens=max_tokens,
@@ -57,8 +82,22 @@ class LlamaCppLLM:
             stream=True,
         ):
             text = part["choices"][0]["text"]
+            if first is None:
+                first = time.perf_counter()
             if text:
                 yield text
+        end = time.perf_counter()
+        perf = lib.llama_perf_context(ctx)
+        self.last = GenerationStats(
+            prompt_tokens=perf.n_p_eval,
+            reused_tokens=max(0, len(self.llm.tokenize(prompt.encode("utf-8"))) - perf.n_p_eval)
+            if n_before else 0,
+            generated_tokens=perf.n_eval,
+            prompt_ms=perf.t_p_eval_ms,
+            generate_ms=perf.t_eval_ms,
+            wall_first_token_s=(first or end) - start,
+            wall_total_s=end - start,
+        )
 
 
 _LOG_CALLBACK = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
@@ -82,6 +83,14 @@ class ChunkSettings(_Section):
     overlap_tokens: int = Field(32, ge=0, description="Tokens of overlap between neighbouring chunks.")
 
 
+class VectorSettings(_Section):
+    kind: Literal["auto", "flat", "ivf"] = Field(
+        "auto", description="FAISS index: exact `flat`, approximate `ivf`, or `auto` (flat up to flat_max vectors).")
+    flat_max: int = Field(100_000, gt=0, description="Largest index `auto` keeps exact.")
+    min_recall: float = Field(0.95, gt=0.0, le=1.0, description="Recall@10 against exact search an ivf index is "
+                              "calibrated to when it is built.")
+
+
 class EmbedderSettings(_Section):
     model: str = Field(
         "",
@@ -141,6 +150,7 @@ class Settings(BaseSettings):
     paths: PathSettings = PathSettings()
     ingest: IngestSettings = IngestSettings()
     chunking: ChunkSettings = ChunkSettings()
+    vectors: VectorSettings = VectorSettings()
     embedder: EmbedderSettings = EmbedderSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     llm: LLMSettings = LLMSettings()
