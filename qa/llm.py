@@ -57,6 +57,7 @@ class LlamaCppLLM:
                 n_ctx=settings.n_ctx,
                 n_threads=settings.n_threads or os.cpu_count() or 1,
                 seed=settings.seed,
+                flash_attn=settings.flash_attn,
                 verbose=False,
             )
         except ValueError as exc:

@@ -121,10 +121,14 @@ class LLMSettings(_Section):
     n_threads: int = Field(0, ge=0, description="0 means one per core.")
     max_tokens: int = Field(96, gt=0)
     evidence: int = Field(2, gt=0, description="Evidence sentences shown to the model (the best ones).")
+    evidence_tokens: int = Field(256, gt=0, description="Token budget for the evidence in the prompt: the best "
+                                 "sentence always, the next ones while they fit.")
     compose: bool = Field(True, description="Let the model write the answer (checked against the evidence); "
                           "false answers with a verbatim quote of the best evidence, or refuses.")
     trust_refusal: bool = Field(False, description="When the model says the sources don't say, refuse even if "
                                 "an evidence sentence would pass as a quote.")
+    flash_attn: bool = Field(True, description="llama.cpp's flash attention: on two CPU cores it generates about "
+                             "20% faster (BENCHMARKS.md); llama-bench turns it on by default too.")
     temperature: float = Field(0.0, ge=0.0)
     seed: int = 0
 

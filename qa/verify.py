@@ -43,6 +43,19 @@ _YEAR = re.compile(r"(1[89]|20)\d\d")  # "in March 2022" does not say how many
 _PERSON_Q = re.compile(r"(?i)^\s*(who|whom|wer|wem|wen)\b")
 
 
+class _Lazy:
+    """A claim's embedding, computed on first use: most claims are checked without one."""
+
+    def __init__(self, embed: Callable[[list[str]], np.ndarray] | None, text: str):
+        self._embed, self._text, self._done, self._vector = embed, text, False, None
+
+    def __call__(self) -> np.ndarray | None:
+        if not self._done:
+            self._vector = self._embed([self._text])[0] if self._embed else None
+            self._done = True
+        return self._vector
+
+
 @dataclass(frozen=True)
 class Verified:
     text: str
@@ -161,7 +174,8 @@ class Verifier:
         self.trust_model_refusal = trust_model_refusal
 
     def supports(self, claim: str, language: str, ev: Evidence, ev_language: str,
-                 claim_vector: np.ndarray | None) -> bool:
+                 claim_vector: Callable[[], np.ndarray | None]) -> bool:
+        """`claim_vector` is called only when a claim in another language than its evidence needs it."""
         flat = " ".join(ev.text.split()).casefold()
         if any(" ".join(q.split()).casefold() not in flat for q in _QUOTED.findall(claim)):
             return False
@@ -175,10 +189,11 @@ class Verifier:
         overlap = content_overlap(claim, ev.text)
         if overlap >= CONTENT_MIN:
             return True
-        if claim_vector is None or self._evidence_vector is None or language == ev_language:
+        if self._evidence_vector is None or language == ev_language or overlap < CROSS_CONTENT_MIN:
             return False
         # across languages: close in the multilingual embedding and half the stems shared (names, cognates)
-        return overlap >= CROSS_CONTENT_MIN and float(claim_vector @ self._evidence_vector(ev)) >= SIMILARITY_MIN
+        vector = claim_vector()
+        return vector is not None and float(vector @ self._evidence_vector(ev)) >= SIMILARITY_MIN
 
     def verify(self, question: str, answer: str, language: str, evidence: Sequence[Evidence],
                evidence_language: Callable[[Evidence], str], model_refused: bool,
@@ -198,7 +213,7 @@ class Verifier:
         by_n = {e.n: e for e in evidence}
         claims = [answer[s.start : s.end] for s in split_sentences(answer, language)] or [answer]
         bare = [protocol.CITATION.sub("", c).strip() for c in claims]
-        vectors = self._embed(bare) if self._embed else [None] * len(bare)
+        vectors = [_Lazy(self._embed, text) for text in bare]
         kept, removed, cited_order, translated_quotes = [], [], [], []
         for claim, text, vec in zip(claims, bare, vectors):
             if not re.search(r"\w", text):

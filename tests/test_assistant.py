@@ -77,3 +77,12 @@ def test_info_describes_the_index(assistant):
     info = assistant.info()
     assert info["indexed"]["counts"]["documents"] == 3
     assert info["indexed"]["documents"]["002_2f609247c276f3f8.txt"]["language"] == "de"
+
+
+def test_evidence_is_packed_to_the_token_budget(settings, embedder, fake_llm):
+    tight = settings.model_copy(update={"llm": settings.llm.model_copy(update={"evidence_tokens": 10})})
+    a = Assistant(tight, embedder=embedder, llm=fake_llm)
+    a.index()
+    a.ask("Wie viele registrierte Kunden hat DiDi?")
+    tail = fake_llm.history[-1].rsplit("Sources:\n", 1)[1]
+    assert "[1] Zu den Investoren bei DiDi" in tail and "[2]" not in tail  # the best one always, no more
