@@ -112,7 +112,10 @@ def cold_start(repeats: int) -> Section:
 
 
 # -- warm answers -----------------------------------------------------------------------------------
-def warm_answers(assistant, repeats: int, rates: dict | None) -> tuple[Section, Section]:
+def warm_answers(assistant, repeats: int, bench=None) -> tuple[Section, Section, dict]:
+    """`bench(p, n, d)` runs llama-bench for a prompt of p tokens at depth d and n generated tokens; it is
+    called after each run with that run's median shape, so that every ratio pairs figures measured minutes
+    apart, not a whole benchmark apart."""
     from eval.gold import load_gold
     from qa.followup import Turn
 
@@ -121,8 +124,13 @@ def warm_answers(assistant, repeats: int, rates: dict | None) -> tuple[Section, 
     stage = {k: [] for k in ("rewrite", "translate", "embed+search", "prompt", "generate", "verify")}
     first, total, p50_first, p50_total, floors = [], [], [], [], []
     prompt_tok, prompt_wall, prompt_llama, gen_tok, gen_wall, gen_llama, reused = [], [], [], [], [], [], []
+    pp_ratio, tg_ratio, bench_runs, pp_runs, tg_runs = [], [], [], [], []
+    rates = None
+    shape = None
     for _ in range(repeats):
         run_first, run_total = [], []
+        mark = len(prompt_tok)
+        before = bench(*shape) if bench is not None and shape is not None else None
         for q in gold:
             history: list[Turn] = []
             for earlier in q.turns:
@@ -151,19 +159,38 @@ def warm_answers(assistant, repeats: int, rates: dict | None) -> tuple[Section, 
                 gen_wall.append(g.wall_total_s - g.wall_first_token_s)
                 gen_llama.append(g.generate_ms / 1000)
                 reused.append(g.reused_tokens)
-                if rates:
-                    floor += g.prompt_tokens / rates["pp"] + g.generated_tokens / rates["tg"]
+                floor_tokens = [(g.prompt_tokens, g.generated_tokens)]
+            else:
+                floor_tokens = []
             tr = translator.last if translator is not None else None
-            if tr is not None and rates:
-                floor += tr.prompt_tokens / rates["pp"] + tr.generated_tokens / rates["tg"]
-            floors.append(floor)
+            if tr is not None:
+                floor_tokens.append((tr.prompt_tokens, tr.generated_tokens))
+            floors.append(floor_tokens)
         first += run_first
         total += run_total
+        run_pp = sum(prompt_tok[mark:]) / max(sum(prompt_wall[mark:]), 1e-9)
+        run_tg = sum(gen_tok[mark:]) / max(sum(gen_wall[mark:]), 1e-9)
+        pp_runs.append(run_pp)
+        tg_runs.append(run_tg)
+        if bench is not None and len(prompt_tok) > mark:
+            shape = (int(statistics.median(prompt_tok[mark:])), int(statistics.median(gen_tok[mark:])) + 1,
+                     int(statistics.median(reused[mark:])))
+            rates = bench(*shape)
+            if before is not None:  # llama-bench on both sides of the pass: the machine's speed drifts
+                rates = {**rates, "pp": (rates["pp"] + before["pp"]) / 2, "tg": (rates["tg"] + before["tg"]) / 2}
+            bench_runs.append(rates)
+            pp_ratio.append(run_pp / rates["pp"])
+            tg_ratio.append(run_tg / rates["tg"])
         p50_first.append(statistics.median(run_first))
         p50_total.append(statistics.median(run_total))
     n = len(gold)
-    floor_note = (f"llama.cpp alone for the same tokens: {fmt(statistics.median(floors))} s"
-                  if rates else "")
+    floor_note = ""
+    if bench_runs:
+        pp_ref = statistics.median(r["pp"] for r in bench_runs)
+        tg_ref = statistics.median(r["tg"] for r in bench_runs)
+        seconds = [sum(p / pp_ref + g / tg_ref for p, g in f) for f in floors]
+        floor_note = (f"llama-bench's speed for the same tokens (translation and answer, median): "
+                      f"{fmt(statistics.median(seconds))} s")
     answers = Section(
         "Warm answers",
         f"All {n} gold questions (eval/gold.jsonl; a multi-turn question's earlier turns are asked first and not "
@@ -172,9 +199,9 @@ def warm_answers(assistant, repeats: int, rates: dict | None) -> tuple[Section, 
             Figure("time to first token, p50", p50_first, "s", "target ≤ 0.5 s",
                    f"{statistics.median(p50_first) / 0.5:.2f}× target"),
             Figure("time to first token, p95", [pct(first, 95)], "s"),
-            Figure("checked answer, p50", p50_total, "s", "target ≤ 1.2 s",
+            Figure("checked answer, p50", p50_total, "s", "target ≤ 1.2 s" + (f"; {floor_note}" if floor_note else ""),
                    f"{statistics.median(p50_total) / 1.2:.2f}× target"),
-            Figure("checked answer, p95", [pct(total, 95)], "s", floor_note),
+            Figure("checked answer, p95", [pct(total, 95)], "s"),
         ])
     for name, values in stage.items():
         if values:
@@ -182,36 +209,49 @@ def warm_answers(assistant, repeats: int, rates: dict | None) -> tuple[Section, 
                                           [statistics.median(values)], "s"))
     throughput = Section("Generation speed through the assistant",
                          "Tokens per second as the assistant's caller sees them (wall time around "
-                         "llama-cpp-python's streaming call), against llama.cpp's own `llama-bench` on the same "
-                         "model and threads at the same prompt size, and against llama.cpp's own counters inside "
-                         "the same calls.")
+                         "llama-cpp-python's streaming call), against llama.cpp's own `llama-bench` run right before "
+                         "and after each pass over the questions (the first pass: after only), on the same model and threads with that pass's median "
+                         "prompt size, cache depth and answer length; the ratio is taken per pass.")
+    summary = {"first_p50": statistics.median(p50_first), "total_p50": statistics.median(p50_total),
+               "search_p50": statistics.median(stage["embed+search"])}
     if prompt_tok:
-        pp_ours = sum(prompt_tok) / sum(prompt_wall)
-        tg_ours = sum(gen_tok) / sum(gen_wall) if sum(gen_wall) else 0.0
         pp_inside = sum(prompt_tok) / sum(prompt_llama)
         tg_inside = sum(gen_tok) / sum(gen_llama) if sum(gen_llama) else 0.0
-        pp_fig = Figure("prompt evaluation", [pp_ours], "tokens/s",
-                        f"llama.cpp counters in the same calls: {fmt(pp_inside)}")
-        tg_fig = Figure("generation", [tg_ours], "tokens/s",
-                        f"llama.cpp counters in the same calls: {fmt(tg_inside)}")
-        if rates:
-            pp_fig.reference += f"; llama-bench: {fmt(rates['pp'])}"
-            pp_fig.ratio = f"{pp_ours / rates['pp']:.2f}× llama-bench"
-            tg_fig.reference += f"; llama-bench: {fmt(rates['tg'])}"
-            tg_fig.ratio = f"{tg_ours / rates['tg']:.2f}× llama-bench"
+        pp_fig = Figure("prompt evaluation", pp_runs, "tokens/s", f"llama.cpp's counters in the same calls: "
+                        f"{fmt(pp_inside)}")
+        tg_fig = Figure("generation", tg_runs, "tokens/s", f"llama.cpp's counters in the same calls: "
+                        f"{fmt(tg_inside)}")
+        summary.update(pp=statistics.median(pp_runs), tg=statistics.median(tg_runs))
+        if bench_runs:
+            pp_fig.reference += "; llama-bench: " + ", ".join(fmt(r["pp"]) for r in bench_runs)
+            pp_fig.ratio = f"{statistics.median(pp_ratio):.2f}× llama-bench ({fmt(min(pp_ratio))}–{fmt(max(pp_ratio))})"
+            tg_fig.reference += "; llama-bench: " + ", ".join(fmt(r["tg"]) for r in bench_runs)
+            tg_fig.ratio = f"{statistics.median(tg_ratio):.2f}× llama-bench ({fmt(min(tg_ratio))}–{fmt(max(tg_ratio))})"
+            summary.update(pp_ratio=statistics.median(pp_ratio), tg_ratio=statistics.median(tg_ratio))
         throughput.figures += [pp_fig, tg_fig]
         throughput.extra = (
             f"Per answer (median): {statistics.median(prompt_tok):.0f} prompt tokens evaluated, "
             f"{statistics.median(reused):.0f} reused from the previous prompt's state (the instructions and worked "
             f"examples, evaluated once per process), {statistics.median(gen_tok) + 1:.0f} generated.")
-        if rates:
-            throughput.extra += (f" llama-bench ran `-p {rates['p']} -n {rates['n']} -d {rates['d']} -t "
-                                 f"{rates['threads']}` ({rates['repetitions']} repetitions).")
-    return answers, throughput
+        if bench_runs:
+            r = bench_runs[-1]
+            throughput.extra += (f" The last llama-bench ran `-p {r['p']} -n {r['n']} -d {r['d']} -t {r['threads']} "
+                                 f"-r {r['repetitions']}`.")
+    return answers, throughput, summary
+
 
 
 # -- retrieval and indexing --------------------------------------------------------------------------
-def retrieval(assistant, repeats: int) -> tuple[Section, dict]:
+def plain_model(assistant):
+    """The reference: the same folder in plain sentence-transformers."""
+    from sentence_transformers import SentenceTransformer
+
+    from qa.models import embedder_path
+
+    return SentenceTransformer(str(embedder_path(assistant.settings)), device="cpu", local_files_only=True)
+
+
+def retrieval(assistant, repeats: int, plain_st) -> tuple[Section, dict]:
     from eval.gold import load_gold
 
     retriever = assistant.retriever
@@ -233,7 +273,7 @@ def retrieval(assistant, repeats: int) -> tuple[Section, dict]:
             search.append(t2 - t1)
             both.append(t2 - t0)
             t0 = time.perf_counter()
-            v = embedder.model.encode(queries, normalize_embeddings=True, convert_to_numpy=True)
+            v = plain_st.encode_query(queries, normalize_embeddings=True, convert_to_numpy=True)
             np.argsort(-(v @ vectors_np.T), axis=1)[:, :20]
             plain.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
@@ -245,7 +285,7 @@ def retrieval(assistant, repeats: int) -> tuple[Section, dict]:
                   f"{len(questions)} gold questions with their translations (two queries each), {repeats} runs. "
                   f"Search = FAISS + BM25 for every query, rank fusion, evidence sentences.", [
                       Figure("embed + search, p50", [statistics.median(ms(both))], "ms", f"target ≤ 30 ms; plain "
-                             f"`encode` + numpy dot product of the same queries: {fmt(ref)} ms",
+                             f"sentence-transformers `encode` + numpy dot product of the same queries: {fmt(ref)} ms",
                              f"{statistics.median(both) * 1000 / ref:.2f}× plain"),
                       Figure("embed + search, p95", [pct(ms(both), 95)], "ms"),
                       Figure("of which embedding, p50", [statistics.median(ms(embed))], "ms"),
@@ -255,7 +295,7 @@ def retrieval(assistant, repeats: int) -> tuple[Section, dict]:
     return sec, {"embed_ms": statistics.median(ms(single))}
 
 
-def indexing(assistant, repeats: int) -> Section:
+def indexing(assistant, repeats: int, plain_st) -> Section:
     """Re-embeds and writes the bundled corpus in-process, against plain `encode` of the same texts."""
     import tempfile
 
@@ -279,7 +319,7 @@ def indexing(assistant, repeats: int) -> Section:
             other.index()
             unchanged.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        assistant.embedder.model.encode(texts, batch_size=16, normalize_embeddings=True, convert_to_numpy=True)
+        plain_st.encode_document(texts, batch_size=16, normalize_embeddings=True, convert_to_numpy=True)
         plain.append(time.perf_counter() - t0)
     qa = str(Path(sys.executable).parent / "qa")
     cli = []
@@ -382,6 +422,31 @@ def serve_memory() -> Section:
                    ])
 
 
+# -- before / after --------------------------------------------------------------------------------
+BASELINE = {"llm": {"flash_attn": False}, "embedder": {"backend": "torch"}}
+
+
+def compare(after: dict, repeats: int) -> Section:
+    """The same questions with this session's speed settings off (flash attention, the ONNX embedder), in the
+    same run: what they bought on this machine today."""
+    from qa.assistant import Assistant
+    from qa.settings import load_settings
+
+    base = Assistant(load_settings(**BASELINE))
+    _, _, before = warm_answers(base, repeats)
+    del base
+    rows = ["| figure | before (`llm.flash_attn=false`, `embedder.backend=torch`) | after (defaults) | after / before |",
+            "| --- | --- | --- | --- |"]
+    for key, label, unit in (("first_p50", "time to first token, p50", "s"), ("total_p50", "checked answer, p50", "s"),
+                             ("search_p50", "embed + search stage, p50", "s"), ("pp", "prompt tokens/s", ""),
+                             ("tg", "generated tokens/s", "")):
+        if key in before and key in after:
+            rows.append(f"| {label} | {fmt(before[key])} {unit} | {fmt(after[key])} {unit} | "
+                        f"{after[key] / before[key]:.2f} |")
+    return Section("Before and after", f"The gold questions answered with the speed settings of this change off "
+                   f"and on, in the same run ({repeats} passes each, medians).", extra="\n".join(rows))
+
+
 # -- report ---------------------------------------------------------------------------------------------
 def render(sections: list[Section], started: str, elapsed: float, repeats: int) -> str:
     out = ["# Benchmarks", "",
@@ -405,6 +470,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000", help="chunk counts for the search benchmark")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     parser.add_argument("--no-llama-bench", action="store_true", help="skip building and running llama-bench")
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false",
+                        help="skip the before/after comparison with the speed settings off")
     args = parser.parse_args(argv)
     os.environ["HF_HUB_OFFLINE"] = "1"
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -416,17 +483,22 @@ def main(argv: list[str] | None = None) -> None:
     assistant = Assistant(load_settings())
     assistant.index()
     assistant.warm_up()
-    rates = None
+    bench = None
     if not args.no_llama_bench:
-        from eval.llama_bench import reference_rates
+        from eval.llama_bench import bench_for
 
-        rates = reference_rates(assistant, log=lambda m: print(m, file=sys.stderr))
+        bench = bench_for(assistant, log=lambda m: print(m, file=sys.stderr))
     print("warm answers…", file=sys.stderr)
-    answers, throughput = warm_answers(assistant, args.repeats, rates)
+    answers, throughput, after = warm_answers(assistant, args.repeats, bench)
     print("retrieval…", file=sys.stderr)
-    search_sec, ctx = retrieval(assistant, args.repeats)
-    sections += [answers, throughput, search_sec, indexing(assistant, args.repeats)]
+    plain_st = plain_model(assistant)
+    search_sec, ctx = retrieval(assistant, args.repeats, plain_st)
+    sections += [answers, throughput, search_sec, indexing(assistant, args.repeats, plain_st)]
+    del plain_st
     del assistant
+    if args.baseline:
+        print("baseline…", file=sys.stderr)
+        sections.insert(1, compare(after, args.repeats))
     print("search at scale…", file=sys.stderr)
     sections.append(search_scaling([int(s) for s in args.sizes.split(",") if s], ctx["embed_ms"]))
     print("qa serve…", file=sys.stderr)

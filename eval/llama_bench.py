@@ -44,10 +44,10 @@ def llama_bench(work: Path, log: Callable[[str], None]) -> Path:
     return binary
 
 
-def run(binary: Path, model: Path, p: int, n: int, d: int, threads: int, repetitions: int) -> dict:
+def run(binary: Path, model: Path, p: int, n: int, d: int, threads: int, repetitions: int, flash: str = "on") -> dict:
     """Prompt (`pp`) and generation (`tg`) tokens per second, median over llama-bench's repetitions."""
     out = subprocess.run([str(binary), "-m", str(model), "-p", str(p), "-n", str(n), "-d", str(d),
-                          "-t", str(threads), "-r", str(repetitions), "-o", "json"],
+                          "-t", str(threads), "-r", str(repetitions), "-fa", flash, "-o", "json"],
                          capture_output=True, text=True, check=True)
     rows = json.loads(out.stdout)
     pp = [r["avg_ts"] for r in rows if r.get("n_prompt", 0) > 0 and r.get("n_gen", 0) == 0]
@@ -55,16 +55,17 @@ def run(binary: Path, model: Path, p: int, n: int, d: int, threads: int, repetit
     return {"pp": statistics.median(pp), "tg": statistics.median(tg)}
 
 
-def reference_rates(assistant, log: Callable[[str], None], repetitions: int = 5) -> dict:
-    """Runs one answer to learn the prompt's shape (tokens reused, evaluated, generated), then llama-bench
-    with the same model, threads, prompt size and depth (the reused prefix already in the cache)."""
+def bench_for(assistant, log: Callable[[str], None], repetitions: int = 5) -> Callable[[int, int, int], dict]:
+    """Builds llama-bench if needed; returns `bench(p, n, d)` for the assistant's model and threads."""
     llm = assistant.llm
-    assistant.ask("How many registered customers does DiDi serve?")
-    assistant.ask("Who is DiDi's chief executive?")
-    g = llm.last
     threads = assistant.settings.llm.n_threads or os.cpu_count() or 1
     binary = llama_bench(ROOT / ".qa" / "bench", log)
-    p, n, d = max(8, g.prompt_tokens), max(8, g.generated_tokens), g.reused_tokens
-    log(f"llama-bench -p {p} -n {n} -d {d} -t {threads}…")
-    rates = run(binary, Path(llm.path), p, n, d, threads, repetitions)
-    return {**rates, "p": p, "n": n, "d": d, "threads": threads, "repetitions": repetitions}
+    flash = "on" if assistant.settings.llm.flash_attn else "off"
+
+    def bench(p: int, n: int, d: int) -> dict:
+        p, n = max(8, p), max(2, n)
+        log(f"llama-bench -p {p} -n {n} -d {d} -t {threads} -fa {flash}")
+        rates = run(binary, Path(llm.path), p, n, d, threads, repetitions, flash)
+        return {**rates, "p": p, "n": n, "d": d, "threads": threads, "repetitions": repetitions}
+
+    return bench
