@@ -36,11 +36,13 @@ def llama_bench(work: Path, log: Callable[[str], None]) -> Path:
         with tarfile.open(archive) as tar:
             tar.extractall(work, filter="data")
     log("building llama-bench (once; about 10 minutes on 2 cores)…")
-    subprocess.run(["cmake", "-S", str(src), "-B", str(src / "build"), "-DCMAKE_BUILD_TYPE=Release",
-                    "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_SERVER=OFF", "-DLLAMA_BUILD_TESTS=OFF",
-                    "-DLLAMA_BUILD_EXAMPLES=OFF"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", str(src / "build"), "--target", "llama-bench", "-j", str(os.cpu_count() or 1)],
-                   check=True, stdout=subprocess.DEVNULL)
+    for step in (["cmake", "-S", str(src), "-B", str(src / "build"), "-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_CURL=OFF",
+                  "-DLLAMA_BUILD_SERVER=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF"],
+                 ["cmake", "--build", str(src / "build"), "--target", "llama-bench", "-j", str(os.cpu_count() or 1)]):
+        done = subprocess.run(step, capture_output=True, text=True)  # compiler warnings only on failure
+        if done.returncode:
+            sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
+            raise SystemExit(f"building llama-bench failed: {' '.join(step)}")
     return binary
 
 
