@@ -130,8 +130,9 @@ class LLMSettings(_Section):
                           "false answers with a verbatim quote of the best evidence, or refuses.")
     trust_refusal: bool = Field(False, description="When the model says the sources don't say, refuse even if "
                                 "an evidence sentence would pass as a quote.")
-    flash_attn: bool = Field(True, description="llama.cpp's flash attention: on two CPU cores it generates about "
-                             "20% faster (BENCHMARKS.md); llama-bench turns it on by default too.")
+    flash_attn: bool = Field(False, description="llama.cpp's flash attention. Off: on two cores its gain was within "
+                             "the machine's noise, and its different rounding changes some of the tiny model's answers "
+                             "(en-de-01 became a mixed-language sentence the verifier rejects).")
     temperature: float = Field(0.0, ge=0.0)
     seed: int = 0
 

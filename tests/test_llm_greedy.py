@@ -2,18 +2,18 @@
 
 import pytest
 
-from conftest import CORPUS, ROOT
+from conftest import CORPUS
 
 pytestmark = pytest.mark.slow
 
 
-def test_greedy_matches_create_completion_on_real_prompts(default_models):
+def test_greedy_matches_create_completion_on_real_prompts(default_models, real_data):
     from eval.gold import load_gold
     from qa.answer import STOP, PromptBuilder
     from qa.llm import LlamaCppLLM
     from qa.settings import Settings
 
-    settings = Settings(paths={"data": ROOT / ".qa", "corpus": CORPUS})
+    settings = Settings(paths={"data": real_data, "corpus": CORPUS})
     llm = LlamaCppLLM(default_models["llm"], settings.llm)
     prompts = PromptBuilder(settings.paths.prompts)
     from qa.assistant import Assistant
