@@ -348,7 +348,8 @@ def search_scaling(sizes: list[int], embed_ms: float, dim: int = 384, queries: i
     import faiss
 
     from eval.synthetic import clustered_vectors
-    from index.vectors import FaissStore, VectorIndexChoice, probe_queries, recall_at
+    from index.vectors import FaissStore, probe_queries, recall_at
+    from qa.settings import VectorSettings
 
     faiss.omp_set_num_threads(os.cpu_count() or 1)
     sec = Section("Search at scale (synthetic vectors)",
@@ -364,7 +365,7 @@ def search_scaling(sizes: list[int], embed_ms: float, dim: int = 384, queries: i
         truth = None
         for kind in ("flat", "ivf"):
             t0 = time.perf_counter()
-            store = FaissStore.build(vectors, VectorIndexChoice(kind=kind))
+            store = FaissStore.build(vectors, VectorSettings(kind=kind))
             build = time.perf_counter() - t0
             memory = len(faiss.serialize_index(store.index)) / 1e6
             lat, found = [], []

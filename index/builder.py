@@ -51,12 +51,11 @@ def chunker_identity(ingest: IngestSettings, chunking: ChunkSettings, vectors: V
 
 class IndexBuilder:
     def __init__(self, store: IndexStore, ingest: IngestSettings, chunking: ChunkSettings,
-                 embedder_identity: dict, get_embedder: Callable[[], Embedder],
-                 vectors: VectorSettings | None = None):
+                 embedder_identity: dict, get_embedder: Callable[[], Embedder]):
         self.store = store
         self.ingestor = Ingestor(ingest)
         self.chunking = chunking
-        self.chunker_id = chunker_identity(ingest, chunking, vectors)
+        self.chunker_id = chunker_identity(ingest, chunking, store.vectors)
         self.embedder_id = embedder_identity
         self._get_embedder = get_embedder
 

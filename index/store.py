@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from index.lexical import LexicalIndex
-from index.vectors import FaissStore, VectorIndexChoice
+from index.vectors import FaissStore
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from qa.records import Chunk, Document, Span
+from qa.settings import VectorSettings
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -107,7 +108,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 class IndexStore:
-    def __init__(self, root: Path, vectors: VectorIndexChoice = VectorIndexChoice()):
+    def __init__(self, root: Path, vectors: VectorSettings = VectorSettings()):
         self.root = Path(root)
         self.vectors = vectors
 

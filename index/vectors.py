@@ -8,11 +8,12 @@ lists to visit that finds `min_recall` of the exact top 10 for queries near the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from qa.settings import VectorSettings
 
 
 class VectorStore(Protocol):
@@ -33,13 +34,6 @@ class NumpyStore:
         scores = queries @ self.vectors.T
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         return np.take_along_axis(scores, order, axis=1), order
-
-
-@dataclass(frozen=True)
-class VectorIndexChoice:
-    kind: str = "auto"  # "auto", "flat" or "ivf"
-    flat_max: int = 100_000
-    min_recall: float = 0.95
 
 
 def recall_at(found: np.ndarray, exact: np.ndarray) -> float:
@@ -66,7 +60,7 @@ class FaissStore:
         return "ivf" if hasattr(self.index, "nprobe") else "flat"
 
     @classmethod
-    def build(cls, vectors: np.ndarray, choice: VectorIndexChoice = VectorIndexChoice()) -> FaissStore:
+    def build(cls, vectors: np.ndarray, choice: VectorSettings = VectorSettings()) -> FaissStore:
         import faiss
 
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)

@@ -19,7 +19,6 @@ from index.embed import Embedder
 from index.ingest import Ingestor, corpus_files
 from index.language import detect_language
 from index.store import IndexStore, LoadedIndex
-from index.vectors import VectorIndexChoice
 from qa import models, protocol
 from qa.answer import STOP, PromptBuilder, parse_answer
 from qa.errors import IngestError
@@ -66,7 +65,7 @@ class Assistant:
         self._retriever: Retriever | None = None
         self._translator: QueryTranslator | None = None
         self.prompts = PromptBuilder(settings.paths.prompts)
-        self.store = IndexStore(settings.paths.index_dir, VectorIndexChoice(**settings.vectors.model_dump()))
+        self.store = IndexStore(settings.paths.index_dir, settings.vectors)
         self._lock = threading.Lock()  # not reentrant: a generator may be resumed on another thread
 
     # -- models, loaded on first use -------------------------------------------------
@@ -98,7 +97,7 @@ class Assistant:
 
     def _index_locked(self, corpus: Path, rebuild: bool, progress: Progress | None) -> IndexReport:
         builder = IndexBuilder(self.store, self.settings.ingest, self.settings.chunking,
-                               self.embedder_identity, lambda: self.embedder, vectors=self.settings.vectors)
+                               self.embedder_identity, lambda: self.embedder)
         report = builder.run(corpus, rebuild=rebuild, progress=progress)
         if report.written:
             self._index = self._retriever = None
