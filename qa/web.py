@@ -22,10 +22,9 @@ from qa.errors import QAError, ServeError  # noqa: E402
 from qa.followup import Turn, recent  # noqa: E402
 from qa.present import Passage, answer_json  # noqa: E402
 from qa.records import Answer  # noqa: E402
+from qa.translate import LANGUAGE_NAMES  # noqa: E402
 
 GROUP = "assistant"
-LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",
-                  "nl": "Dutch", "pt": "Portuguese"}
 MODES = {
     "composed": ("qa-composed", "Answer, checked against the sources"),
     "quoted": ("qa-quoted", "Quoted from the sources"),
