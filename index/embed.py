@@ -69,7 +69,7 @@ def folder_identity(folder: Path) -> dict:
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model folder; loading never downloads (HF_HUB_OFFLINE=1)."""
 
-    def __init__(self, model: str | Path, batch_size: int = 16):
+    def __init__(self, model: str | Path, batch_size: int = 16, identity: dict | None = None):
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         try:
@@ -87,7 +87,7 @@ class SentenceTransformerEmbedder:
             raise ModelMissingError(f"cannot load the embedding model from {path}: {exc}") from None
         self.batch_size = batch_size
         self.dim = int(self.model.get_embedding_dimension())
-        self.identity = folder_identity(path)
+        self.identity = identity or folder_identity(path)
 
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])

@@ -20,8 +20,9 @@ from index.embed import folder_identity
 from qa.errors import DependencyMissingError, ModelMissingError
 
 
-def onnx_path(folder: Path, cache: Path) -> Path:
-    return cache / "onnx" / f"{folder_identity(folder)['fingerprint']}.onnx"
+def onnx_path(identity: dict, cache: Path) -> Path:
+    """Where the export of the folder with this identity (`index.embed.folder_identity`) lives."""
+    return cache / "onnx" / f"{identity['fingerprint']}.onnx"
 
 
 def supported(folder: Path) -> bool:
@@ -64,7 +65,8 @@ def export(folder: Path, target: Path) -> Path:
 
 
 class OnnxEmbedder:
-    def __init__(self, folder: Path, model_file: Path, batch_size: int = 16, threads: int = 0):
+    def __init__(self, folder: Path, model_file: Path, batch_size: int = 16, threads: int = 0,
+                 identity: dict | None = None):
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -72,7 +74,7 @@ class OnnxEmbedder:
             raise DependencyMissingError(f"onnxruntime cannot be imported ({exc})") from None
         if not model_file.is_file():
             raise ModelMissingError(f"no ONNX export of {folder} at {model_file}", hint="run `qa setup`")
-        self.identity = folder_identity(folder)
+        self.identity = identity or folder_identity(folder)
         self.dim = int(self.identity["dim"])
         self.batch_size = batch_size
         config = json.loads((folder / "config_sentence_transformers.json").read_text()) \

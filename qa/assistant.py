@@ -72,7 +72,7 @@ class Assistant:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = models.load_embedder(self.settings)
+            self._embedder = models.load_embedder(self.settings, self.embedder_identity)
         return self._embedder
 
     @property

@@ -51,27 +51,34 @@ def embedder_identity(settings: Settings) -> dict:
     return folder_identity(embedder_path(settings))
 
 
-def onnx_file(settings: Settings) -> Path | None:
-    """Where the configured embedder's ONNX export lives (or would), None when it cannot have one."""
+def onnx_file(settings: Settings, identity: dict | None = None) -> Path | None:
+    """Where the configured embedder's ONNX export lives (or would), None when it cannot have one.
+    `identity` is the folder's, when the caller has it already (hashing the folder takes about 60 ms)."""
     from index.onnx_embed import onnx_path, supported
 
     folder = embedder_path(settings)
-    return onnx_path(folder, settings.paths.models_dir) if folder.is_dir() and supported(folder) else None
+    if not (folder.is_dir() and supported(folder)):
+        return None
+    return onnx_path(identity or embedder_identity(settings), settings.paths.models_dir)
 
 
-def load_embedder(settings: Settings):
+def load_embedder(settings: Settings, identity: dict | None = None):
+    """The configured embedder; `identity` as in `onnx_file`."""
     backend = settings.embedder.backend
-    path = onnx_file(settings) if backend != "torch" else None
+    folder = embedder_path(settings)
+    if backend != "torch" and identity is None and folder.is_dir():
+        identity = embedder_identity(settings)
+    path = onnx_file(settings, identity) if backend != "torch" else None
     if backend == "onnx" or (backend == "auto" and path is not None and path.is_file()):
         from index.onnx_embed import OnnxEmbedder
 
         if path is None:
-            raise ModelMissingError(f"{embedder_path(settings)} cannot be run with ONNX Runtime "
+            raise ModelMissingError(f"{folder} cannot be run with ONNX Runtime "
                                     "(no tokenizer.json or no mean pooling)", hint="set embedder.backend = \"torch\"")
-        return OnnxEmbedder(embedder_path(settings), path, settings.embedder.batch_size)
+        return OnnxEmbedder(folder, path, settings.embedder.batch_size, identity=identity)
     from index.embed import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(embedder_path(settings), settings.embedder.batch_size)
+    return SentenceTransformerEmbedder(folder, settings.embedder.batch_size, identity=identity)
 
 
 def prepare_onnx(settings: Settings, log=print) -> Path | None:
