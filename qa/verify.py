@@ -13,6 +13,7 @@ retrieval found it relevant enough) or the assistant refuses.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -41,19 +42,6 @@ _TIME_A = re.compile(
     r"heute|gestern|(this|last|next) (year|month|week)|(diesem|letzten|nächsten) (jahr|monat))\b")
 _YEAR = re.compile(r"(1[89]|20)\d\d")  # "in March 2022" does not say how many
 _PERSON_Q = re.compile(r"(?i)^\s*(who|whom|wer|wem|wen)\b")
-
-
-class _Lazy:
-    """A claim's embedding, computed on first use: most claims are checked without one."""
-
-    def __init__(self, embed: Callable[[list[str]], np.ndarray] | None, text: str):
-        self._embed, self._text, self._done, self._vector = embed, text, False, None
-
-    def __call__(self) -> np.ndarray | None:
-        if not self._done:
-            self._vector = self._embed([self._text])[0] if self._embed else None
-            self._done = True
-        return self._vector
 
 
 @dataclass(frozen=True)
@@ -213,7 +201,8 @@ class Verifier:
         by_n = {e.n: e for e in evidence}
         claims = [answer[s.start : s.end] for s in split_sentences(answer, language)] or [answer]
         bare = [protocol.CITATION.sub("", c).strip() for c in claims]
-        vectors = [_Lazy(self._embed, text) for text in bare]
+        # A claim's embedding is computed on first use: most claims are checked without one.
+        vectors = [functools.cache(lambda t=text: self._embed([t])[0] if self._embed else None) for text in bare]
         kept, removed, cited_order, translated_quotes = [], [], [], []
         for claim, text, vec in zip(claims, bare, vectors):
             if not re.search(r"\w", text):
