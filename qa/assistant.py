@@ -21,7 +21,7 @@ from index.language import detect_language
 from index.store import IndexStore, LoadedIndex
 from qa import models, protocol
 from qa.answer import STOP, PromptBuilder, parse_answer
-from qa.errors import IngestError
+from qa.errors import EmptyQuestionError, IngestError
 from qa.followup import Turn, recent, rewrite
 from qa.present import Passage, passage
 from qa.translate import QueryTranslator
@@ -205,6 +205,8 @@ class Assistant:
         `chat.history_turns` are used, and the model's prompt never holds the history itself.
 
         The assistant's lock is held until the generator ends or is closed."""
+        if not question.strip():
+            raise EmptyQuestionError("the question is empty")
         with self._lock:
             yield from self._ask_stream(question, recent(history, self.settings.chat.history_turns))
 

@@ -77,8 +77,6 @@ def ask(
     """Answer a question from the indexed articles, with the passages it rests on."""
     from qa.assistant import Token
 
-    if not question.strip():
-        raise QAError("the question is empty", hint='ask something, e.g. qa ask "Who leads DiDi?"')
     assistant = _assistant()
     answer = None
     streaming = not as_json and sys.stdout.isatty()

@@ -46,5 +46,9 @@ class DependencyMissingError(QAError):
     hint = "run `make run` or `pip install -e .` inside the project's virtual environment"
 
 
+class EmptyQuestionError(QAError):
+    hint = 'ask something, e.g. "Who leads DiDi?"'
+
+
 class ServeError(QAError):
     hint = "pass --port with a free port (or --host with an address of this machine), or stop the other server"

@@ -86,3 +86,16 @@ def test_evidence_is_packed_to_the_token_budget(settings, embedder, fake_llm):
     a.ask("Wie viele registrierte Kunden hat DiDi?")
     tail = fake_llm.history[-1].rsplit("Sources:\n", 1)[1]
     assert "[1] Zu den Investoren bei DiDi" in tail and "[2]" not in tail  # the best one always, no more
+
+
+def test_an_empty_question_is_a_clear_error_for_every_caller(assistant, fake_llm):
+    import pytest
+
+    from qa.errors import EmptyQuestionError
+    from qa.web import ChatApp
+
+    with pytest.raises(EmptyQuestionError, match="the question is empty"):
+        assistant.ask(" \n ")
+    with pytest.raises(Exception, match="the question is empty"):  # gr.Error for API clients
+        ChatApp(assistant).ask_api("   ")
+    assert fake_llm.history == []
