@@ -157,7 +157,7 @@ def warm_answers(assistant, repeats: int, bench=None) -> tuple[Section, Section,
                 prompt_tok.append(g.prompt_tokens)
                 prompt_wall.append(g.wall_first_token_s)
                 prompt_llama.append(g.prompt_ms / 1000)
-                gen_tok.append(max(0, g.generated_tokens - 1))
+                gen_tok.append(g.generated_tokens)
                 gen_wall.append(g.wall_total_s - g.wall_first_token_s)
                 gen_llama.append(g.generate_ms / 1000)
                 reused.append(g.reused_tokens)
@@ -175,7 +175,7 @@ def warm_answers(assistant, repeats: int, bench=None) -> tuple[Section, Section,
         pp_runs.append(run_pp)
         tg_runs.append(run_tg)
         if bench is not None and len(prompt_tok) > mark:
-            shape = (int(statistics.median(prompt_tok[mark:])), int(statistics.median(gen_tok[mark:])) + 1,
+            shape = (int(statistics.median(prompt_tok[mark:])), int(statistics.median(gen_tok[mark:])),
                      int(statistics.median(reused[mark:])))
             rates = bench(*shape)
             if before is not None:  # llama-bench on both sides of the pass: the machine's speed drifts
@@ -211,7 +211,10 @@ def warm_answers(assistant, repeats: int, bench=None) -> tuple[Section, Section,
                                           [statistics.median(values)], "s"))
     throughput = Section("Generation speed through the assistant",
                          "Tokens per second as the assistant's caller sees them (wall time around "
-                         "llama-cpp-python's streaming call), against llama.cpp's own `llama-bench` run right before "
+                         "llama-cpp-python's streaming call): prompt tokens over the time until the first token is "
+                         "chosen, then the single-token decodes over the time after it (the first token comes from "
+                         "the prompt's logits, so an answer of n+1 tokens is n decodes, as llama-bench's `-n n` "
+                         "times n decodes), against llama.cpp's own `llama-bench` run right before "
                          "and after each pass over the questions (the first pass: after only), on the same model and threads with that pass's median "
                          "prompt size, cache depth and answer length; the ratio is taken per pass.")
     summary = {"first_p50": statistics.median(p50_first), "total_p50": statistics.median(p50_total),
@@ -234,7 +237,7 @@ def warm_answers(assistant, repeats: int, bench=None) -> tuple[Section, Section,
         throughput.extra = (
             f"Per answer (median): {statistics.median(prompt_tok):.0f} prompt tokens evaluated, "
             f"{statistics.median(reused):.0f} reused from the previous prompt's state (the instructions and worked "
-            f"examples, evaluated once per process), {statistics.median(gen_tok) + 1:.0f} generated.")
+            f"examples, evaluated once per process), {statistics.median(gen_tok):.0f} decoded after the first token.")
         if bench_runs:
             r = bench_runs[-1]
             throughput.extra += (f" The last llama-bench ran `-p {r['p']} -n {r['n']} -d {r['d']} -t {r['threads']} "

@@ -22,7 +22,8 @@ class LLM(Protocol):
 @dataclass(frozen=True)
 class GenerationStats:
     """One completion, as llama.cpp counted it (`*_ms`) and as the caller waited for it (`wall_*_s`).
-    `prompt_tokens` were evaluated; `reused_tokens` came from the previous prompt's state."""
+    `prompt_tokens` were evaluated; `reused_tokens` came from the previous prompt's state. The first token is
+    chosen from the prompt's logits, so the `generated_tokens` decodes all fall after `wall_first_token_s`."""
 
     prompt_tokens: int
     reused_tokens: int
@@ -115,17 +116,21 @@ class LlamaCppLLM:
         vocab, n_vocab = llm._model.vocab, llm.n_vocab()
         out: list[int] = []
         raw, text, sent = b"", "", 0
-        for _ in range(max_tokens):
+        for n in range(1, max_tokens + 1):
             logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(llm._ctx.ctx, -1), shape=(n_vocab,))
             token = int(logits.argmax())
+            if n == 1:
+                yield ""  # the prompt is evaluated and the first token chosen
             if lib.llama_vocab_is_eog(vocab, token):
                 break
             raw += llm.detokenize([token], prev_tokens=tokens + out)
             out.append(token)
+            last = n == max_tokens  # no decode for a token that nothing will follow
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
-                llm.eval([token])
+                if not last:
+                    llm.eval([token])
                 continue  # a character split across tokens
             cut = min((i for i in (text.find(s) for s in stop) if i >= 0), default=-1)
             if cut >= 0:
@@ -136,7 +141,8 @@ class LlamaCppLLM:
             if safe > sent:
                 yield text[sent:safe]
                 sent = safe
-            llm.eval([token])
+            if not last:
+                llm.eval([token])
         yield text[sent:]
 
     def _sampled(self, prompt: str, max_tokens: int, stop: Sequence[str]) -> Iterator[str]:
