@@ -115,10 +115,12 @@ def cold_start(repeats: int) -> Section:
 
 
 # -- warm answers -----------------------------------------------------------------------------------
-def warm_answers(assistant, repeats: int, bench=None) -> tuple[Section, Section, dict]:
-    """`bench(p, n, d)` runs llama-bench for a prompt of p tokens at depth d and n generated tokens; it is
-    called after each run with that run's median shape, so that every ratio pairs figures measured minutes
-    apart, not a whole benchmark apart."""
+def warm_answers(assistant, repeats: int, bench=None, chunks: int = 5) -> tuple[Section, Section, dict]:
+    """`bench(p, n, d)` runs llama-bench for a prompt of p tokens at depth d and n generated tokens. It runs
+    right before and after every chunk of about 1/`chunks` of the questions, with that chunk's median shape
+    (known from the first pass: answers are greedy), and each chunk's speed is compared with the mean of the
+    two: this machine's speed drifts by 10–15% within a minute, so a ratio must pair figures measured seconds
+    apart."""
     from eval.gold import load_gold
     from qa.followup import Turn
 
@@ -128,61 +130,61 @@ def warm_answers(assistant, repeats: int, bench=None) -> tuple[Section, Section,
     first, total, p50_first, p50_total, floors = [], [], [], [], []
     prompt_tok, prompt_wall, prompt_llama, gen_tok, gen_wall, gen_llama, reused = [], [], [], [], [], [], []
     pp_ratio, tg_ratio, bench_runs, pp_runs, tg_runs = [], [], [], [], []
-    shape = None
+    size = -(-len(gold) // chunks)
+    shapes: dict[int, tuple[int, int, int]] = {}
     for _ in range(repeats):
         run_first, run_total = [], []
         mark = len(prompt_tok)
-        before = bench(*shape) if bench is not None and shape is not None else None
-        for q in gold:
-            history: list[Turn] = []
-            for earlier in q.turns:
-                history.append(Turn(earlier, assistant.ask(earlier, history).text))
-            assistant.llm.last = None
-            translator = assistant.translator.llm if assistant.settings.retrieval.translate_queries else None
-            if translator is not None:
-                translator.last = None
-            a = assistant.ask(q.question, history)
-            t = a.timings
-            run_first.append(t.first_token_s)
-            run_total.append(t.total_s)
-            stage["rewrite"].append(t.rewrite_s)
-            stage["translate"].append(t.translate_s)
-            stage["embed+search"].append(t.retrieve_s)
-            stage["verify"].append(t.verify_s)
-            g = assistant.llm.last
-            floor = 0.0
-            if g is not None:
-                stage["prompt"].append(g.wall_first_token_s)
-                stage["generate"].append(g.wall_total_s - g.wall_first_token_s)
-                prompt_tok.append(g.prompt_tokens)
-                prompt_wall.append(g.wall_first_token_s)
-                prompt_llama.append(g.prompt_ms / 1000)
-                gen_tok.append(g.generated_tokens)
-                gen_wall.append(g.wall_total_s - g.wall_first_token_s)
-                gen_llama.append(g.generate_ms / 1000)
-                reused.append(g.reused_tokens)
-                floor_tokens = [(g.prompt_tokens, g.generated_tokens)]
-            else:
+        for start in range(0, len(gold), size):
+            chunk = len(prompt_tok)
+            before = bench(*shapes[start]) if bench is not None and start in shapes else None
+            for q in gold[start:start + size]:
+                history: list[Turn] = []
+                for earlier in q.turns:
+                    history.append(Turn(earlier, assistant.ask(earlier, history).text))
+                assistant.llm.last = None
+                translator = assistant.translator.llm if assistant.settings.retrieval.translate_queries else None
+                if translator is not None:
+                    translator.last = None
+                a = assistant.ask(q.question, history)
+                t = a.timings
+                run_first.append(t.first_token_s)
+                run_total.append(t.total_s)
+                stage["rewrite"].append(t.rewrite_s)
+                stage["translate"].append(t.translate_s)
+                stage["embed+search"].append(t.retrieve_s)
+                stage["verify"].append(t.verify_s)
+                g = assistant.llm.last
                 floor_tokens = []
-            tr = translator.last if translator is not None else None
-            if tr is not None:
-                floor_tokens.append((tr.prompt_tokens, tr.generated_tokens))
-            floors.append(floor_tokens)
+                if g is not None:
+                    stage["prompt"].append(g.wall_first_token_s)
+                    stage["generate"].append(g.wall_total_s - g.wall_first_token_s)
+                    prompt_tok.append(g.prompt_tokens)
+                    prompt_wall.append(g.wall_first_token_s)
+                    prompt_llama.append(g.prompt_ms / 1000)
+                    gen_tok.append(g.generated_tokens)
+                    gen_wall.append(g.wall_total_s - g.wall_first_token_s)
+                    gen_llama.append(g.generate_ms / 1000)
+                    reused.append(g.reused_tokens)
+                    floor_tokens.append((g.prompt_tokens, g.generated_tokens))
+                tr = translator.last if translator is not None else None
+                if tr is not None:
+                    floor_tokens.append((tr.prompt_tokens, tr.generated_tokens))
+                floors.append(floor_tokens)
+            if bench is not None and len(prompt_tok) > chunk:
+                shape = (int(statistics.median(prompt_tok[chunk:])), int(statistics.median(gen_tok[chunk:])),
+                         int(statistics.median(reused[chunk:])))
+                shapes.setdefault(start, shape)
+                rates = bench(*shape)
+                if before is not None:
+                    rates = {**rates, "pp": (rates["pp"] + before["pp"]) / 2, "tg": (rates["tg"] + before["tg"]) / 2}
+                bench_runs.append(rates)
+                pp_ratio.append(sum(prompt_tok[chunk:]) / max(sum(prompt_wall[chunk:]), 1e-9) / rates["pp"])
+                tg_ratio.append(sum(gen_tok[chunk:]) / max(sum(gen_wall[chunk:]), 1e-9) / rates["tg"])
         first += run_first
         total += run_total
-        run_pp = sum(prompt_tok[mark:]) / max(sum(prompt_wall[mark:]), 1e-9)
-        run_tg = sum(gen_tok[mark:]) / max(sum(gen_wall[mark:]), 1e-9)
-        pp_runs.append(run_pp)
-        tg_runs.append(run_tg)
-        if bench is not None and len(prompt_tok) > mark:
-            shape = (int(statistics.median(prompt_tok[mark:])), int(statistics.median(gen_tok[mark:])),
-                     int(statistics.median(reused[mark:])))
-            rates = bench(*shape)
-            if before is not None:  # llama-bench on both sides of the pass: the machine's speed drifts
-                rates = {**rates, "pp": (rates["pp"] + before["pp"]) / 2, "tg": (rates["tg"] + before["tg"]) / 2}
-            bench_runs.append(rates)
-            pp_ratio.append(run_pp / rates["pp"])
-            tg_ratio.append(run_tg / rates["tg"])
+        pp_runs.append(sum(prompt_tok[mark:]) / max(sum(prompt_wall[mark:]), 1e-9))
+        tg_runs.append(sum(gen_tok[mark:]) / max(sum(gen_wall[mark:]), 1e-9))
         p50_first.append(statistics.median(run_first))
         p50_total.append(statistics.median(run_total))
     n = len(gold)
@@ -214,9 +216,11 @@ def warm_answers(assistant, repeats: int, bench=None) -> tuple[Section, Section,
                          "llama-cpp-python's streaming call): prompt tokens over the time until the first token is "
                          "chosen, then the single-token decodes over the time after it (the first token comes from "
                          "the prompt's logits, so an answer of n+1 tokens is n decodes, as llama-bench's `-n n` "
-                         "times n decodes), against llama.cpp's own `llama-bench` run right before "
-                         "and after each pass over the questions (the first pass: after only), on the same model and threads with that pass's median "
-                         "prompt size, cache depth and answer length; the ratio is taken per pass.")
+                         "times n decodes), against llama.cpp's own `llama-bench` on the same model and threads. "
+                         "llama-bench runs right before and after every chunk of about a fifth of the questions, "
+                         "with that chunk's median prompt size, cache depth and answer length, and each chunk is "
+                         "compared with the mean of the two (in the first pass, which learns the shapes: after "
+                         "only). The median is over passes; the ratio is the median over chunks, with its spread.")
     summary = {"first_p50": statistics.median(p50_first), "total_p50": statistics.median(p50_total),
                "search_p50": statistics.median(stage["embed+search"])}
     if prompt_tok:
@@ -228,10 +232,12 @@ def warm_answers(assistant, repeats: int, bench=None) -> tuple[Section, Section,
                         f"{fmt(tg_inside)}")
         summary.update(pp=statistics.median(pp_runs), tg=statistics.median(tg_runs))
         if bench_runs:
-            pp_fig.reference += "; llama-bench: " + ", ".join(fmt(r["pp"]) for r in bench_runs)
-            pp_fig.ratio = f"{statistics.median(pp_ratio):.2f}× llama-bench ({fmt(min(pp_ratio))}–{fmt(max(pp_ratio))})"
-            tg_fig.reference += "; llama-bench: " + ", ".join(fmt(r["tg"]) for r in bench_runs)
-            tg_fig.ratio = f"{statistics.median(tg_ratio):.2f}× llama-bench ({fmt(min(tg_ratio))}–{fmt(max(tg_ratio))})"
+            for fig, key, ratios in ((pp_fig, "pp", pp_ratio), (tg_fig, "tg", tg_ratio)):
+                ref = [r[key] for r in bench_runs]
+                fig.reference += (f"; llama-bench: {fmt(statistics.median(ref))} ({fmt(min(ref))}–{fmt(max(ref))}, "
+                                  f"{len(ref)} chunks)")
+                fig.ratio = (f"{statistics.median(ratios):.2f}× llama-bench "
+                             f"({fmt(min(ratios))}–{fmt(max(ratios))})")
             summary.update(pp_ratio=statistics.median(pp_ratio), tg_ratio=statistics.median(tg_ratio))
         throughput.figures += [pp_fig, tg_fig]
         throughput.extra = (
