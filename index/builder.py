@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunking import SentenceChunker
 from index.embed import Embedder
 from index.ingest import Ingestor, load_catalog, sha256_of
 from index.store import IndexData, IndexStore
@@ -131,6 +130,8 @@ class IndexBuilder:
             self._carry(old, doc_id, rows, data, vectors)
 
         embedder = self._get_embedder() if todo else None
+        from index.chunking import SentenceChunker  # langchain's import costs 0.3 s that an unchanged corpus never needs
+
         chunker = SentenceChunker(embedder.count_tokens, self.chunking.chunk_tokens,
                                   self.chunking.overlap_tokens) if embedder else None
         for i, (path, doc_id) in enumerate(todo):
