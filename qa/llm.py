@@ -113,24 +113,20 @@ class LlamaCppLLM:
         common = min(common, len(tokens) - 1)  # the last prompt token is evaluated again for its logits
         llm.n_tokens = common
         llm.eval(tokens[common:])
+        yield ""  # the prompt is evaluated: the first token comes from its logits
         vocab, n_vocab = llm._model.vocab, llm.n_vocab()
-        out: list[int] = []
         raw, text, sent = b"", "", 0
-        for n in range(1, max_tokens + 1):
+        for n in range(max_tokens):
+            if n:
+                llm.eval([token])  # the previous token, whose successor is wanted
             logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(llm._ctx.ctx, -1), shape=(n_vocab,))
             token = int(logits.argmax())
-            if n == 1:
-                yield ""  # the prompt is evaluated and the first token chosen
             if lib.llama_vocab_is_eog(vocab, token):
                 break
-            raw += llm.detokenize([token], prev_tokens=tokens + out)
-            out.append(token)
-            last = n == max_tokens  # no decode for a token that nothing will follow
+            raw += llm.detokenize([token])
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
-                if not last:
-                    llm.eval([token])
                 continue  # a character split across tokens
             cut = min((i for i in (text.find(s) for s in stop) if i >= 0), default=-1)
             if cut >= 0:
@@ -141,8 +137,6 @@ class LlamaCppLLM:
             if safe > sent:
                 yield text[sent:safe]
                 sent = safe
-            if not last:
-                llm.eval([token])
         yield text[sent:]
 
     def _sampled(self, prompt: str, max_tokens: int, stop: Sequence[str]) -> Iterator[str]:
