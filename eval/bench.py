@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.metrics import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "How many registered customers does DiDi serve?"
 
@@ -66,8 +68,6 @@ def fmt(x: float) -> str:
     return f"{x:.3f}"
 
 
-def pct(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else 0.0
 
 
 def peak_rss_mb(pid: int | None = None) -> float:
@@ -202,14 +202,14 @@ def warm_answers(assistant, repeats: int, bench=None, chunks: int = 5) -> tuple[
         "one run; the spread is over runs.", [
             Figure("time to first token, p50", p50_first, "s", "target ≤ 0.5 s",
                    f"{statistics.median(p50_first) / 0.5:.2f}× target"),
-            Figure("time to first token, p95", [pct(first, 95)], "s"),
+            Figure("time to first token, p95", [percentile(first, 95)], "s"),
             Figure("checked answer, p50", p50_total, "s", "target ≤ 1.2 s" + (f"; {floor_note}" if floor_note else ""),
                    f"{statistics.median(p50_total) / 1.2:.2f}× target"),
-            Figure("checked answer, p95", [pct(total, 95)], "s"),
+            Figure("checked answer, p95", [percentile(total, 95)], "s"),
         ])
     for name, values in stage.items():
         if values:
-            answers.figures.append(Figure(f"stage: {name}, p50 (p95 {fmt(pct(values, 95))} s)",
+            answers.figures.append(Figure(f"stage: {name}, p50 (p95 {fmt(percentile(values, 95))} s)",
                                           [statistics.median(values)], "s"))
     throughput = Section("Generation speed through the assistant",
                          "Tokens per second as the assistant's caller sees them (wall time around "
@@ -298,7 +298,7 @@ def retrieval(assistant, repeats: int, plain_st) -> tuple[Section, dict]:
                       Figure("embed + search, p50", [statistics.median(ms(both))], "ms", f"target ≤ 30 ms; plain "
                              f"sentence-transformers `encode` + numpy dot product of the same queries: {fmt(ref)} ms",
                              f"{statistics.median(both) * 1000 / ref:.2f}× plain"),
-                      Figure("embed + search, p95", [pct(ms(both), 95)], "ms"),
+                      Figure("embed + search, p95", [percentile(ms(both), 95)], "ms"),
                       Figure("of which embedding, p50", [statistics.median(ms(embed))], "ms"),
                       Figure("of which search and evidence, p50", [statistics.median(ms(search))], "ms"),
                   ])
@@ -388,7 +388,7 @@ def search_scaling(sizes: list[int], embed_ms: float, dim: int = 384, queries: i
             recall = recall_at(found, truth)
             label = "exact" if kind == "flat" else f"IVF {store.index.nlist} lists, nprobe {store.index.nprobe}"
             rows.append(f"| {n:,} | {label} | {build:.1f} | {memory:,.0f} | {statistics.median(lat):.2f} | "
-                        f"{pct(lat, 95):.2f} | {recall:.3f} | {embed_ms + statistics.median(lat):.1f} |")
+                        f"{percentile(lat, 95):.2f} | {recall:.3f} | {embed_ms + statistics.median(lat):.1f} |")
             if kind == "ivf":
                 sec.figures.append(Figure(f"{n:,} chunks: approximate search p50", [statistics.median(lat)], "ms",
                                           f"exact: {exact_p50:.2f} ms",
