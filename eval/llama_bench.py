@@ -1,4 +1,5 @@
-"""llama.cpp's own throughput, the reference for generation speed through the assistant.
+"""llama.cpp's own throughput, the references for generation speed through the assistant: `Replay`, the
+answer's own tokens decoded again through llama.cpp's C API a moment later, and llama-bench.
 
 `llama-bench` is built once (about 10 minutes on 2 cores) from the llama.cpp that the installed
 llama-cpp-python vendors: its source package comes from PyPI, the one registry these machines reach.
@@ -13,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import tarfile
+import time
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
@@ -71,3 +73,80 @@ def bench_for(assistant, log: Callable[[str], None], repetitions: int = 5) -> Ca
         return {**rates, "p": p, "n": n, "d": d, "threads": threads, "repetitions": repetitions}
 
     return bench
+
+
+class Replay:
+    """llama.cpp's own speed on the very tokens of an answer, measured a moment after it.
+
+    llama-bench runs random tokens of the same count in another process, seconds away; on this machine, whose
+    speed drifts 10–15% within a minute, that pairing is too loose to show a few percent. The replay decodes the
+    answer's tokens again through llama.cpp's C API (`llama_decode`, then `llama_synchronize`, as llama-bench
+    times them), in its own context on the same loaded model, set up as llama-bench sets up its contexts:
+    the evaluated part of the prompt as one batch on top of the reused state, then each generated token alone.
+    Nothing of llama-cpp-python's Python stack, our loop, or the pipeline around it is inside the timed windows.
+    """
+
+    def __init__(self, llm):
+        import llama_cpp
+
+        self._lib = lib = llama_cpp
+        self._llm = llm.llm
+        params = lib.llama_context_default_params()
+        params.n_ctx = llm.settings.n_ctx
+        params.n_batch, params.n_ubatch = 2048, 512
+        params.n_threads = params.n_threads_batch = llm.settings.n_threads or os.cpu_count() or 1
+        params.flash_attn_type = (lib.LLAMA_FLASH_ATTN_TYPE_ENABLED if llm.settings.flash_attn
+                                  else lib.LLAMA_FLASH_ATTN_TYPE_DISABLED)
+        params.swa_full = False
+        self._ctx = lib.llama_init_from_model(self._llm._model.model, params)
+        if not self._ctx:
+            raise RuntimeError("llama.cpp could not create the replay context")
+        self._memory = lib.llama_get_memory(self._ctx)
+        self._n_vocab = self._llm.n_vocab()
+        self._held: list[int] = []
+
+    def __call__(self, stats) -> dict | None:
+        """Replays the answer `stats` (the model's `GenerationStats`) describes, which must be the last one
+        its context evaluated. Returns the prompt's and the generation's seconds and whether the replay's
+        prompt logits chose the answer's first token (same tokens, same positions: they should)."""
+        import numpy as np
+
+        lib = self._lib
+        tokens = [int(t) for t in self._llm.input_ids[: self._llm.n_tokens]]
+        depth, n_gen = stats.reused_tokens, stats.generated_tokens
+        end = len(tokens) - n_gen
+        if end - depth != stats.prompt_tokens or stats.prompt_tokens < 2:
+            return None  # not a prompt batch plus single decodes: nothing to compare with
+        common = 0
+        for a, b in zip(self._held, tokens[:depth]):
+            if a != b:
+                break
+            common += 1
+        lib.llama_memory_seq_rm(self._memory, -1, common, -1)
+        if common < depth:
+            self._decode(tokens[common:depth])
+        t0 = time.perf_counter()
+        self._decode(tokens[depth:end])
+        t1 = time.perf_counter()
+        logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(self._ctx, -1), shape=(self._n_vocab,))
+        same = n_gen == 0 or int(logits.argmax()) == tokens[end]
+        t2 = time.perf_counter()
+        for token in tokens[end:]:
+            self._decode([token])
+        t3 = time.perf_counter()
+        self._held = tokens
+        return {"prompt_s": t1 - t0, "generate_s": t3 - t2, "same_first_token": same}
+
+    def _decode(self, tokens: list[int]) -> None:
+        lib = self._lib
+        for i in range(0, len(tokens), 2048):
+            part = tokens[i : i + 2048]
+            ids = (lib.llama_token * len(part))(*part)  # referenced until decoded
+            if lib.llama_decode(self._ctx, lib.llama_batch_get_one(ids, len(part))):
+                raise RuntimeError("llama_decode failed in the replay")
+        lib.llama_synchronize(self._ctx)
+
+    def close(self) -> None:
+        if self._ctx:
+            self._lib.llama_free(self._ctx)
+            self._ctx = None
