@@ -1,10 +1,11 @@
 """`make bench`: how fast the assistant answers on this machine, each figure beside a reference measured in
 the same run, written to BENCHMARKS.md.
 
-Every figure is the median over repeated runs with its spread (min–max). References: llama.cpp's own
-`llama-bench` on the same model, prompt size and threads (built from the llama.cpp that llama-cpp-python
-vendors, see eval/llama_bench.py); plain sentence-transformers `encode` on the same texts; exact FAISS search
-for approximate search; the issue's targets where a figure has no natural reference.
+Every figure is the median over repeated runs with its spread (min–max). References: llama.cpp on the same
+model and threads, both replaying each answer's own tokens through its C API a moment later and as its own
+`llama-bench` with the same prompt size (built from the llama.cpp that llama-cpp-python vendors; both in
+eval/llama_bench.py); plain sentence-transformers `encode` on the same texts; exact FAISS search for
+approximate search; the issue's targets where a figure has no natural reference.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -54,6 +56,36 @@ class Section:
     intro: str = ""
     figures: list[Figure] = field(default_factory=list)
     extra: str = ""
+
+
+class Replayed(NamedTuple):
+    """One answer's speed and its replay's (eval.llama_bench.Replay), both on the same tokens."""
+
+    run: int
+    chunk: int
+    prompt_tokens: int
+    gen_tokens: int
+    ours_prompt_s: float
+    ours_gen_s: float
+    replay_prompt_s: float
+    replay_gen_s: float
+    same_first_token: bool
+
+    @staticmethod
+    def rate(rows: list[Replayed], part: str, who: str) -> float:
+        """Tokens per second of `part` ("prompt" or "gen") for `who` ("ours" or "replay") over `rows`."""
+        tokens = sum(getattr(r, f"{part}_tokens") for r in rows)
+        return tokens / max(sum(getattr(r, f"{who}_{part}_s") for r in rows), 1e-9)
+
+    @staticmethod
+    def ratio(rows: list[Replayed], part: str) -> float:
+        """Our speed over the replay's: the same tokens, so the replay's seconds over ours."""
+        return Replayed.rate(rows, part, "ours") / Replayed.rate(rows, part, "replay")
+
+    @staticmethod
+    def groups(rows: list[Replayed], by: str) -> list[list[Replayed]]:
+        """`rows` per pass (`by="run"`) or per chunk of questions (`by="chunk"`), in order."""
+        return [[r for r in rows if getattr(r, by) == k] for k in sorted({getattr(r, by) for r in rows})]
 
 
 def fmt(x: float) -> str:
@@ -115,11 +147,14 @@ def cold_start(repeats: int) -> Section:
 
 
 # -- warm answers -----------------------------------------------------------------------------------
-def warm_answers(assistant, repeats: int, bench=None, chunks: int = 5) -> tuple[Section, Section, dict]:
-    """`bench(p, n, d)` runs llama-bench for a prompt of p tokens at depth d and n generated tokens. It runs
-    right before and after every chunk of about 1/`chunks` of the questions, with that chunk's median shape
-    (known from the first pass: answers are greedy), and each chunk's speed is compared with the mean of the
-    two: this machine's speed drifts by 10–15% within a minute, so a ratio must pair figures measured seconds
+def warm_answers(assistant, repeats: int, bench=None, replay=None, replay_translation=None,
+                 chunks: int = 5) -> tuple[Section, Section, dict]:
+    """`replay(stats)` (eval.llama_bench.Replay) decodes each answer's tokens again through llama.cpp right
+    after it: the pair is a second apart; `replay_translation` does the same for the question's translation.
+    `bench(p, n, d)` runs llama-bench for a prompt of p tokens at depth d and n generated tokens. It runs right
+    before and after every chunk of about 1/`chunks` of the questions, with that chunk's median shape (known
+    from the first pass: answers are greedy), and each chunk's speed is compared with the mean of the two:
+    this machine's speed drifts by 10–15% within a minute, so a ratio must pair figures measured seconds
     apart."""
     from eval.gold import load_gold
     from qa.followup import Turn
@@ -130,9 +165,13 @@ def warm_answers(assistant, repeats: int, bench=None, chunks: int = 5) -> tuple[
     first, total, p50_first, p50_total, floors = [], [], [], [], []
     prompt_tok, prompt_wall, prompt_llama, gen_tok, gen_wall, gen_llama, reused = [], [], [], [], [], [], []
     pp_ratio, tg_ratio, bench_runs, pp_runs, tg_runs = [], [], [], [], []
+    replayed: list[Replayed] = []
+    translated: list[Replayed] = []
+    chunk_no = 0
+    rp_pp_bench, rp_tg_bench = [], []
     size = -(-len(gold) // chunks)
     shapes: dict[int, tuple[int, int, int]] = {}
-    for _ in range(repeats):
+    for run in range(repeats):
         run_first, run_total = [], []
         mark = len(prompt_tok)
         for start in range(0, len(gold), size):
@@ -167,9 +206,19 @@ def warm_answers(assistant, repeats: int, bench=None, chunks: int = 5) -> tuple[
                     gen_llama.append(g.generate_ms / 1000)
                     reused.append(g.reused_tokens)
                     floor_tokens.append((g.prompt_tokens, g.generated_tokens))
+                    r = replay(g) if replay is not None else None
+                    if r is not None:
+                        replayed.append(Replayed(run, chunk_no, g.prompt_tokens, g.generated_tokens,
+                                                 g.wall_first_token_s, g.wall_total_s - g.wall_first_token_s,
+                                                 r["prompt_s"], r["generate_s"], r["same_first_token"]))
                 tr = translator.last if translator is not None else None
                 if tr is not None:
                     floor_tokens.append((tr.prompt_tokens, tr.generated_tokens))
+                    r = replay_translation(tr) if replay_translation is not None else None
+                    if r is not None:
+                        translated.append(Replayed(run, chunk_no, tr.prompt_tokens, tr.generated_tokens,
+                                                   tr.wall_first_token_s, tr.wall_total_s - tr.wall_first_token_s,
+                                                   r["prompt_s"], r["generate_s"], r["same_first_token"]))
                 floors.append(floor_tokens)
             if bench is not None and len(prompt_tok) > chunk:
                 shape = (int(statistics.median(prompt_tok[chunk:])), int(statistics.median(gen_tok[chunk:])),
@@ -181,6 +230,11 @@ def warm_answers(assistant, repeats: int, bench=None, chunks: int = 5) -> tuple[
                 bench_runs.append(rates)
                 pp_ratio.append(sum(prompt_tok[chunk:]) / max(sum(prompt_wall[chunk:]), 1e-9) / rates["pp"])
                 tg_ratio.append(sum(gen_tok[chunk:]) / max(sum(gen_wall[chunk:]), 1e-9) / rates["tg"])
+                mine = [r for r in replayed if r.chunk == chunk_no]
+                if mine:
+                    rp_pp_bench.append(Replayed.rate(mine, "prompt", "replay") / rates["pp"])
+                    rp_tg_bench.append(Replayed.rate(mine, "gen", "replay") / rates["tg"])
+            chunk_no += 1
         first += run_first
         total += run_total
         pp_runs.append(sum(prompt_tok[mark:]) / max(sum(prompt_wall[mark:]), 1e-9))
@@ -216,11 +270,21 @@ def warm_answers(assistant, repeats: int, bench=None, chunks: int = 5) -> tuple[
                          "llama-cpp-python's streaming call): prompt tokens over the time until the first token is "
                          "chosen, then the single-token decodes over the time after it (the first token comes from "
                          "the prompt's logits, so an answer of n+1 tokens is n decodes, as llama-bench's `-n n` "
-                         "times n decodes), against llama.cpp's own `llama-bench` on the same model and threads. "
-                         "llama-bench runs right before and after every chunk of about a fifth of the questions, "
-                         "with that chunk's median prompt size, cache depth and answer length, and each chunk is "
-                         "compared with the mean of the two (in the first pass, which learns the shapes: after "
-                         "only). The median is over passes; the ratio is the median over chunks, with its spread.")
+                         "times n decodes). Two references, both llama.cpp on the same model and threads:\n\n"
+                         "- **the same tokens replayed** (eval/llama_bench.py `Replay`): right after each answer, "
+                         "its evaluated prompt tokens and its generated tokens are decoded again through llama.cpp's "
+                         "C API (`llama_decode` and `llama_synchronize`, as llama-bench times them) in a context set "
+                         "up as llama-bench sets up its own, after the same reused prefix (evaluated untimed). "
+                         "Each pair is a second apart and holds the same tokens, so the ratio is the replay's "
+                         "seconds over ours; it is given per pass (median and spread) and per chunk of about a "
+                         "fifth of the questions (spread).\n"
+                         "- **llama-bench** (random tokens, another process): it runs right before and after every "
+                         "chunk, with that chunk's median prompt size, cache depth and answer length, and each chunk "
+                         "is compared with the mean of the two (in the first pass, which learns the shapes: after "
+                         "only); the ratio is the median over chunks, with its spread. Its runs are seconds away "
+                         "on a machine whose speed drifts, so this pairing is the looser one; two rows compare the "
+                         "replay itself with llama-bench in the same chunks. The question's translation (the same "
+                         "code path, the translator's own model instance) is replayed too.")
     summary = {"first_p50": statistics.median(p50_first), "total_p50": statistics.median(p50_total),
                "search_p50": statistics.median(stage["embed+search"])}
     if prompt_tok:
@@ -231,19 +295,50 @@ def warm_answers(assistant, repeats: int, bench=None, chunks: int = 5) -> tuple[
         tg_fig = Figure("generation", tg_runs, "tokens/s", f"llama.cpp's counters in the same calls: "
                         f"{fmt(tg_inside)}")
         summary.update(pp=statistics.median(pp_runs), tg=statistics.median(tg_runs))
+        ratios: dict[str, list[str]] = {"pp": [], "tg": []}
+        if replayed:
+            for fig, part, name in ((pp_fig, "prompt", "pp"), (tg_fig, "gen", "tg")):
+                passes = [Replayed.ratio(rows, part) for rows in Replayed.groups(replayed, "run")]
+                per_chunk = [Replayed.ratio(rows, part) for rows in Replayed.groups(replayed, "chunk")]
+                fig.reference = (f"the same tokens replayed: {fmt(Replayed.rate(replayed, part, 'replay'))}; "
+                                 + fig.reference)
+                ratios[name].append(f"**{statistics.median(passes):.2f}× the replay** (passes {fmt(min(passes))}–"
+                                    f"{fmt(max(passes))}; chunks {fmt(min(per_chunk))}–{fmt(max(per_chunk))})")
+                summary[f"{name}_replay"] = statistics.median(passes)
+            summary["replay_same_first_token"] = (sum(r.same_first_token for r in replayed), len(replayed))
         if bench_runs:
-            for fig, key, ratios in ((pp_fig, "pp", pp_ratio), (tg_fig, "tg", tg_ratio)):
+            for fig, key, bench_ratios in ((pp_fig, "pp", pp_ratio), (tg_fig, "tg", tg_ratio)):
                 ref = [r[key] for r in bench_runs]
                 fig.reference += (f"; llama-bench: {fmt(statistics.median(ref))} ({fmt(min(ref))}–{fmt(max(ref))}, "
                                   f"{len(ref)} chunks)")
-                fig.ratio = (f"{statistics.median(ratios):.2f}× llama-bench "
-                             f"({fmt(min(ratios))}–{fmt(max(ratios))})")
+                ratios[key].append(f"{statistics.median(bench_ratios):.2f}× llama-bench "
+                                   f"({fmt(min(bench_ratios))}–{fmt(max(bench_ratios))})")
             summary.update(pp_ratio=statistics.median(pp_ratio), tg_ratio=statistics.median(tg_ratio))
+        pp_fig.ratio, tg_fig.ratio = "; ".join(ratios["pp"]), "; ".join(ratios["tg"])
         throughput.figures += [pp_fig, tg_fig]
+        if rp_pp_bench:
+            for what, values in (("the replay's prompt evaluation", rp_pp_bench),
+                                 ("the replay's generation", rp_tg_bench)):
+                throughput.figures.append(Figure(
+                    f"{what} against llama-bench, per chunk", values, "×",
+                    "llama-bench in the same chunks (1× is the same speed)"))
+        for part, what in (("prompt", "prompt evaluation"), ("gen", "generation")):
+            if translated:
+                passes = [Replayed.ratio(rows, part) for rows in Replayed.groups(translated, "run")]
+                ours = [Replayed.rate(rows, part, "ours") for rows in Replayed.groups(translated, "run")]
+                throughput.figures.append(Figure(
+                    f"the question's translation: {what}", ours, "tokens/s",
+                    f"the same tokens replayed: {fmt(Replayed.rate(translated, part, 'replay'))}",
+                    f"{statistics.median(passes):.2f}× the replay (passes {fmt(min(passes))}–{fmt(max(passes))})"))
         throughput.extra = (
             f"Per answer (median): {statistics.median(prompt_tok):.0f} prompt tokens evaluated, "
             f"{statistics.median(reused):.0f} reused from the previous prompt's state (the instructions and worked "
             f"examples, evaluated once per process), {statistics.median(gen_tok):.0f} decoded after the first token.")
+        if replayed:
+            same = sum(r.same_first_token for r in replayed)
+            throughput.extra += (f" {len(replayed)} answers were replayed; in {same} of them the replay's prompt "
+                                 "logits chose the answer's first token, as the same tokens at the same positions "
+                                 "should (a near tie can flip when the reused state was built in other batches).")
         if bench_runs:
             r = bench_runs[-1]
             throughput.extra += (f" The last llama-bench ran `-p {r['p']} -n {r['n']} -d {r['d']} -t {r['threads']} "
@@ -501,7 +596,14 @@ def main(argv: list[str] | None = None) -> None:
 
         bench = bench_for(assistant, log=lambda m: print(m, file=sys.stderr))
     print("warm answers…", file=sys.stderr)
-    answers, throughput, after = warm_answers(assistant, args.repeats, bench)
+    from eval.llama_bench import Replay
+
+    replays = [Replay(assistant.llm)]
+    if assistant.settings.retrieval.translate_queries:
+        replays.append(Replay(assistant.translator.llm))
+    answers, throughput, after = warm_answers(assistant, args.repeats, bench, *replays)
+    for replay in replays:
+        replay.close()
     print("retrieval…", file=sys.stderr)
     plain_st = plain_model(assistant)
     search_sec, ctx = retrieval(assistant, args.repeats, plain_st)
