@@ -16,12 +16,14 @@ def test_replay_decodes_the_answers_own_tokens(default_models, real_data):
     from qa.llm import LlamaCppLLM
     from qa.settings import Settings
 
-    settings = Settings(paths={"data": real_data, "corpus": CORPUS}, retrieval={"translate_queries": False})
+    settings = Settings(paths={"data": real_data, "corpus": CORPUS},
+                        retrieval={"translate_queries": False})
     llm = LlamaCppLLM(default_models["llm"], settings.llm)
     assistant = Assistant(settings, llm=llm)
     replay = Replay(llm)
     try:
-        questions = ["How many registered customers does DiDi serve?", "Which alliance did Renault-Nissan-Mitsubishi join?"]
+        questions = ["How many registered customers does DiDi serve?",
+                     "Which alliance did Renault-Nissan-Mitsubishi join?"]
         first = {}
         for i, question in enumerate(questions):
             llm.last = None
