@@ -305,7 +305,6 @@ def warm_answers(assistant, repeats: int, bench=None, replay=None, replay_transl
                 ratios[name].append(f"**{statistics.median(passes):.2f}× the replay** (passes {fmt(min(passes))}–"
                                     f"{fmt(max(passes))}; chunks {fmt(min(per_chunk))}–{fmt(max(per_chunk))})")
                 summary[f"{name}_replay"] = statistics.median(passes)
-            summary["replay_same_first_token"] = (sum(r.same_first_token for r in replayed), len(replayed))
         if bench_runs:
             for fig, key, bench_ratios in ((pp_fig, "pp", pp_ratio), (tg_fig, "tg", tg_ratio)):
                 ref = [r[key] for r in bench_runs]
@@ -322,14 +321,13 @@ def warm_answers(assistant, repeats: int, bench=None, replay=None, replay_transl
                 throughput.figures.append(Figure(
                     f"{what} against llama-bench, per chunk", values, "×",
                     "llama-bench in the same chunks (1× is the same speed)"))
-        for part, what in (("prompt", "prompt evaluation"), ("gen", "generation")):
-            if translated:
-                passes = [Replayed.ratio(rows, part) for rows in Replayed.groups(translated, "run")]
-                ours = [Replayed.rate(rows, part, "ours") for rows in Replayed.groups(translated, "run")]
-                throughput.figures.append(Figure(
-                    f"the question's translation: {what}", ours, "tokens/s",
-                    f"the same tokens replayed: {fmt(Replayed.rate(translated, part, 'replay'))}",
-                    f"{statistics.median(passes):.2f}× the replay (passes {fmt(min(passes))}–{fmt(max(passes))})"))
+        for part, what in (("prompt", "prompt evaluation"), ("gen", "generation")) if translated else ():
+            passes = [Replayed.ratio(rows, part) for rows in Replayed.groups(translated, "run")]
+            ours = [Replayed.rate(rows, part, "ours") for rows in Replayed.groups(translated, "run")]
+            throughput.figures.append(Figure(
+                f"the question's translation: {what}", ours, "tokens/s",
+                f"the same tokens replayed: {fmt(Replayed.rate(translated, part, 'replay'))}",
+                f"{statistics.median(passes):.2f}× the replay (passes {fmt(min(passes))}–{fmt(max(passes))})"))
         throughput.extra = (
             f"Per answer (median): {statistics.median(prompt_tok):.0f} prompt tokens evaluated, "
             f"{statistics.median(reused):.0f} reused from the previous prompt's state (the instructions and worked "
