@@ -72,6 +72,16 @@ class Replayed(NamedTuple):
     same_first_token: bool
 
     @staticmethod
+    def of(run: int, chunk: int, stats, replay) -> list[Replayed]:
+        """The completion `stats` (`qa.llm.GenerationStats`) paired with its replay, if `replay` can replay it."""
+        r = replay(stats) if replay is not None else None
+        if r is None:
+            return []
+        return [Replayed(run, chunk, stats.prompt_tokens, stats.generated_tokens, stats.wall_first_token_s,
+                         stats.wall_total_s - stats.wall_first_token_s, r["prompt_s"], r["generate_s"],
+                         r["same_first_token"])]
+
+    @staticmethod
     def rate(rows: list[Replayed], part: str, who: str) -> float:
         """Tokens per second of `part` ("prompt" or "gen") for `who` ("ours" or "replay") over `rows`."""
         tokens = sum(getattr(r, f"{part}_tokens") for r in rows)
@@ -98,8 +108,6 @@ def fmt(x: float) -> str:
     if abs(x) >= 1:
         return f"{x:.2f}"
     return f"{x:.3f}"
-
-
 
 
 def peak_rss_mb(pid: int | None = None) -> float:
@@ -206,19 +214,11 @@ def warm_answers(assistant, repeats: int, bench=None, replay=None, replay_transl
                     gen_llama.append(g.generate_ms / 1000)
                     reused.append(g.reused_tokens)
                     floor_tokens.append((g.prompt_tokens, g.generated_tokens))
-                    r = replay(g) if replay is not None else None
-                    if r is not None:
-                        replayed.append(Replayed(run, chunk_no, g.prompt_tokens, g.generated_tokens,
-                                                 g.wall_first_token_s, g.wall_total_s - g.wall_first_token_s,
-                                                 r["prompt_s"], r["generate_s"], r["same_first_token"]))
+                    replayed += Replayed.of(run, chunk_no, g, replay)
                 tr = translator.last if translator is not None else None
                 if tr is not None:
                     floor_tokens.append((tr.prompt_tokens, tr.generated_tokens))
-                    r = replay_translation(tr) if replay_translation is not None else None
-                    if r is not None:
-                        translated.append(Replayed(run, chunk_no, tr.prompt_tokens, tr.generated_tokens,
-                                                   tr.wall_first_token_s, tr.wall_total_s - tr.wall_first_token_s,
-                                                   r["prompt_s"], r["generate_s"], r["same_first_token"]))
+                    translated += Replayed.of(run, chunk_no, tr, replay_translation)
                 floors.append(floor_tokens)
             if bench is not None and len(prompt_tok) > chunk:
                 shape = (int(statistics.median(prompt_tok[chunk:])), int(statistics.median(gen_tok[chunk:])),
