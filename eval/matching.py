@@ -50,3 +50,44 @@ def match_form(form: str, answer: str) -> float:
 
 def match_fact(any_of: list[str], answer: str) -> float:
     return max((match_form(f, answer) for f in any_of), default=NONE)
+
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def _tokens(text: str) -> list[str]:
+    """Words of the normalised text; Chinese, Japanese and Korean characters count one each."""
+    out = []
+    for word in normalise_text(text).split():
+        out += list(word) if _CJK.search(word) else [word]
+    return out
+
+
+def token_recall(any_of: list[str], answer: str) -> float:
+    """SQuAD-style: the share of a form's words that the answer holds (each as often as the form has it), best
+    form."""
+    from collections import Counter
+
+    said = Counter(_tokens(answer))
+    best = 0.0
+    for form in any_of:
+        wanted = Counter(_tokens(form))
+        if wanted:
+            best = max(best, sum(min(n, said[w]) for w, n in wanted.items()) / sum(wanted.values()))
+    return best
+
+
+def token_f1(any_of: list[str], text: str) -> float:
+    """SQuAD's F1 between the text and its best form: the harmonic mean of the share of the form's words the
+    text holds and the share of the text's words the form holds."""
+    from collections import Counter
+
+    said = Counter(_tokens(text))
+    best = 0.0
+    for form in any_of:
+        wanted = Counter(_tokens(form))
+        common = sum((said & wanted).values())
+        if common:
+            p, r = common / sum(said.values()), common / sum(wanted.values())
+            best = max(best, 2 * p * r / (p + r))
+    return best

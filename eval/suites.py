@@ -1,0 +1,61 @@
+"""The evaluation suites: a corpus and its gold questions, scored by the same harness and metrics.
+
+- `seed`: the bundled articles (`corpus/`) and `eval/gold.jsonl`, written by reading them.
+- `xquad`: XQuAD's development half as a mixed English/German/Spanish collection with questions in those
+  languages, plus near-topic unanswerable questions (eval/xquad.py builds it).
+- `xquad-ruzh`: the same collection asked in Russian and Chinese (a stretch suite: reported, not gated).
+
+Each suite is indexed in a data folder of its own (`<data>/suites/<name>`), sharing the model cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from eval import xquad
+from eval.gold import GOLD, GoldQuestion, load_gold
+from qa.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMES = ("seed", "xquad", "xquad-ruzh")
+GATED = ("seed", "xquad")
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    corpus: Path
+    gold: Path
+
+    def questions(self) -> list[GoldQuestion]:
+        return load_gold(self.gold)
+
+
+def suite(name: str, settings: Settings, source: Path | None = None) -> Suite:
+    """The named suite, built first when it is made from a benchmark's files (`source`: another XQuAD folder
+    in the same format, such as a held-out half)."""
+    if name == "seed":
+        return Suite("seed", Path(settings.paths.corpus), GOLD)
+    if name not in xquad.SPECS:
+        raise ValueError(f"unknown suite {name!r}: choose from {', '.join(NAMES)}")
+    dest = xquad.ensure(name, suite_dir(settings, name) / "built", source or xquad.DATA)
+    return Suite(name, dest / "corpus", dest / "gold.jsonl")
+
+
+def suite_dir(settings: Settings, name: str) -> Path:
+    return Path(settings.paths.data) / "suites" / name
+
+
+def suite_settings(settings: Settings, s: Suite) -> Settings:
+    """Settings that index and answer over the suite's corpus, in a data folder of its own; the seed suite
+    uses the configured corpus and data folder as they are."""
+    if s.name == "seed":
+        return settings
+    data = suite_dir(settings, s.name)
+    data.mkdir(parents=True, exist_ok=True)
+    link = data / "models"
+    if not link.exists():
+        link.symlink_to(Path(settings.paths.models_dir).resolve())
+    return settings.model_copy(update={"paths": settings.paths.model_copy(update={"corpus": s.corpus,
+                                                                                   "data": data})})
