@@ -7,6 +7,7 @@ citations, numbers, refusals, language and latency. Everything is deterministic:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import re
@@ -17,8 +18,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from eval import metrics
-from eval.gold import GOLD, GoldQuestion, load_gold
-from eval.matching import FULL, match_fact
+from eval.gold import GoldQuestion, load_gold
+from eval.matching import FULL, match_fact, token_recall
 from index.lexical import stems
 from index.sentences import split_sentences
 from qa import numbers, protocol
@@ -85,26 +86,64 @@ def citation_is_precise(sentence: str, quote: str, q: GoldQuestion) -> bool:
 
 
 def language_matches(answer: Answer, expected: str, detect) -> bool:
+    """The answer's own words (quotes of the sources aside) are in the question's language."""
     if answer.mode != "composed":
         return answer.language == expected
-    text = protocol.CITATION.sub("", answer.text)
+    text = answer.text
+    for c in answer.citations:
+        text = text.replace(c.quote, " ")
+    text = protocol.CITATION.sub("", text).replace("—", " ").replace("“”", " ")
     if len(re.findall(r"[^\W\d_]{2,}", text)) < 4:
         return True  # too short to be in one language rather than another ("Cheng Wei.", "12.")
     return detect(text, expected) == expected
 
 
-def score_answer(q: GoldQuestion, answer: Answer, detect) -> dict:
+def outside_foreign_quotes(answer: Answer, language: str, doc_language: dict[str, str]) -> str:
+    """The answer's text without the verbatim quotes of sources in another language than the question's: what
+    a reader who only knows the question's language can read in it."""
+    text = answer.text
+    for c in answer.citations:
+        if doc_language.get(c.doc_id, language) != language:
+            text = text.replace(c.quote, " ")
+    return text
+
+
+def holds_span(doc_id: str, start: int, end: int, spans: list[tuple[str, int, int]]) -> bool:
+    """A sentence holds a gold quote when they overlap by at least half of the shorter of the two."""
+    for d, s, e in spans:
+        if d == doc_id and min(end, e) - max(start, s) >= 0.5 * min(end - start, e - s):
+            return True
+    return False
+
+
+def score_answer(q: GoldQuestion, answer: Answer, detect, doc_language: dict[str, str] | None = None,
+                 documents: dict | None = None) -> dict:
     by_n = {c.n: c for c in answer.citations}
+    doc_language = doc_language or {}
     out: dict = {"refused": answer.refused, "mode": answer.mode,
                  "language_match": language_matches(answer, q.language, detect)}
+    vital_facts = [f for f in q.facts if f.kind == "vital"]
     if q.answerable and not answer.refused:
-        vital = [match_fact(f.any_of, answer.text) for f in q.facts if f.kind == "vital"]
+        vital = [match_fact(f.any_of, answer.text) for f in vital_facts]
         okay = [match_fact(f.any_of, answer.text) for f in q.facts if f.kind == "okay"]
+        native_text = outside_foreign_quotes(answer, q.language, doc_language)
         out["fact_strict"] = metrics.mean([1.0 if v == FULL else 0.0 for v in vital])
         out["fact_partial"] = metrics.mean(vital)
+        out["fact_tokens"] = metrics.mean([token_recall(f.any_of, answer.text) for f in vital_facts])
+        out["native"] = metrics.mean([1.0 if match_fact(f.native(q.language), native_text) == FULL else 0.0
+                                      for f in vital_facts])
         out["okay_facts"] = metrics.mean(okay) if okay else None
     elif q.answerable:
-        out["fact_strict"] = out["fact_partial"] = 0.0
+        out["fact_strict"] = out["fact_partial"] = out["fact_tokens"] = out["native"] = 0.0
+    if answer.mode == "quoted":
+        out["wrong_quote"] = not q.answerable or out["fact_strict"] < 1.0
+    if q.answerable and documents is not None:
+        spans = gold_spans(q, documents)
+        top = answer.evidence[0] if answer.evidence else None
+        out["evidence_r1"] = bool(top and holds_span(top.doc_id, top.char_start, top.char_end, spans))
+        first = answer.hits[0].chunk.text if answer.hits else ""
+        out["first_chunk_strict"] = metrics.mean([1.0 if match_fact(f.any_of, first) == FULL else 0.0
+                                                  for f in vital_facts])
     if answer.refused:
         return out
     sentences = answer_sentences(answer)
@@ -128,7 +167,8 @@ def score_answer(q: GoldQuestion, answer: Answer, detect) -> dict:
 
 
 # -- running ---------------------------------------------------------------------------------------
-def run(assistant: Assistant, gold: list[GoldQuestion] | None = None, retrieval_only: bool = False) -> dict:
+def run(assistant: Assistant, gold: list[GoldQuestion] | None = None, retrieval_only: bool = False,
+        suite: str = "seed") -> dict:
     gold = gold if gold is not None else load_gold()
     index = assistant.loaded_index()
     documents = index.data.documents
@@ -142,7 +182,8 @@ def run(assistant: Assistant, gold: list[GoldQuestion] | None = None, retrieval_
 
     for q in gold:
         row: dict = {"id": q.id, "question": q.question, "language": q.language, "answerable": q.answerable,
-                     "direction": q.direction(doc_language), "multi_turn": bool(q.turns)}
+                     "direction": q.direction(doc_language), "multi_turn": bool(q.turns), "split": q.split,
+                     "tags": list(q.tags)}
         history: list[Turn] = []
         for earlier in q.turns:
             if retrieval_only:
@@ -160,23 +201,39 @@ def run(assistant: Assistant, gold: list[GoldQuestion] | None = None, retrieval_
             row["rewritten"] = standalone
         else:
             answer = assistant.ask(q.question, history)
-            hits = list(assistant.retrieve(answer.rewritten, answer.translations).hits)
+            hits = list(answer.hits)
             row.update({
                 "answer": answer.text, "raw": answer.raw, "rewritten": answer.rewritten,
-                "translations": list(answer.translations),
+                "translations": list(answer.translations), "detected_language": answer.language,
                 "citations": [asdict(c) for c in answer.citations],
+                "evidence": [e.text for e in answer.evidence[:3]],
                 "timings": asdict(answer.timings),
-                "scores": score_answer(q, answer, detect),
+                "scores": score_answer(q, answer, detect, doc_language, documents),
             })
         if q.answerable:
             row["retrieval"] = score_retrieval(q, hits, index.data.chunks, documents)
         rows.append(row)
-    report = {"meta": meta(assistant, retrieval_only), "questions": rows}
+    report = {"meta": meta(assistant, retrieval_only, suite), "questions": rows}
     report["summary"] = summarise(rows, retrieval_only)
     return report
 
 
-def meta(assistant: Assistant, retrieval_only: bool) -> dict:
+def sample(questions: list[GoldQuestion], n: int) -> list[GoldQuestion]:
+    """A fixed sample of about `n` questions, in the same proportions of answerable, unanswerable and near-topic
+    questions as the whole suite (each group ordered by a hash of the id, so the sample never changes)."""
+    if n <= 0 or n >= len(questions):
+        return questions
+    groups: dict[str, list[GoldQuestion]] = defaultdict(list)
+    for q in questions:
+        groups["near" if "near-topic" in q.tags else str(q.answerable)].append(q)
+    keep = set()
+    for members in groups.values():
+        ordered = sorted(members, key=lambda q: hashlib.sha1(q.id.encode()).hexdigest())
+        keep |= {q.id for q in ordered[: max(1, round(len(members) * n / len(questions)))]}
+    return [q for q in questions if q.id in keep]
+
+
+def meta(assistant: Assistant, retrieval_only: bool, suite: str = "seed") -> dict:
     manifest = assistant.loaded_index().manifest
     return {
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
@@ -184,7 +241,7 @@ def meta(assistant: Assistant, retrieval_only: bool) -> dict:
         "embedder": manifest["embedder"],
         "llm": None if retrieval_only else getattr(assistant.llm, "name", "?"),
         "retrieval_only": retrieval_only,
-        "gold": str(GOLD.name),
+        "suite": suite,
     }
 
 
@@ -211,6 +268,10 @@ def summarise(rows: list[dict], retrieval_only: bool) -> dict:
         groups["all"].append(r)
         if r["multi_turn"]:
             groups["multi-turn"].append(r)
+        if "near-topic" in r.get("tags", ()):
+            groups["near-topic"].append(r)
+        if r.get("split"):
+            groups[f"half {r['split']}"].append(r)
     return {name: aggregate(members, retrieval_only) for name, members in sorted(groups.items())}
 
 
@@ -233,7 +294,13 @@ def aggregate(rows: list[dict], retrieval_only: bool) -> dict:
     if ans_scores:
         out["fact_recall_strict"] = metrics.mean([s["fact_strict"] for s in ans_scores])
         out["fact_recall_partial"] = metrics.mean([s["fact_partial"] for s in ans_scores])
+        out["fact_recall_tokens"] = metrics.mean([s["fact_tokens"] for s in ans_scores])
+        out["native_recall"] = metrics.mean([s["native"] for s in ans_scores])
         out["answerable_refused"] = metrics.mean([1.0 if s["refused"] else 0.0 for s in ans_scores])
+        ranked = [s["evidence_r1"] for s in ans_scores if "evidence_r1" in s]
+        out["evidence_r1"] = metrics.mean([1.0 if r else 0.0 for r in ranked]) if ranked else None
+        first = [s["first_chunk_strict"] for s in ans_scores if "first_chunk_strict" in s]
+        out["first_chunk_recall"] = metrics.mean(first) if first else None
     if unanswerable:
         out["refusal_unanswerable"] = metrics.mean([1.0 if s["refused"] else 0.0 for s in unanswerable])
     correct = [(s["refused"] != r["answerable"]) for r, s in zip(rows, scores)]
@@ -248,7 +315,10 @@ def aggregate(rows: list[dict], retrieval_only: bool) -> dict:
     out["unsupported_number_rate"] = (sum(s.get("unsupported_numbers", 0) for s in scores) / n_numbers
                                       if n_numbers else 0.0)
     out["language_match"] = metrics.mean([1.0 if s["language_match"] else 0.0 for s in scores])
-    out["composed_share"] = metrics.mean([1.0 if s["mode"] == "composed" else 0.0 for s in scores])
+    for mode in ("composed", "quoted", "refused"):
+        out[f"{mode}_share"] = metrics.mean([1.0 if s["mode"] == mode else 0.0 for s in scores])
+    quoted = [s["wrong_quote"] for s in scores if "wrong_quote" in s]
+    out["wrong_quote_rate"] = metrics.mean([1.0 if w else 0.0 for w in quoted]) if quoted else 0.0
     for key in ("first_token_s", "total_s"):
         values = [r["timings"][key] for r in rows]
         out[f"{key[:-2]}_p50_s"] = metrics.percentile(values, 50)
@@ -259,13 +329,19 @@ def aggregate(rows: list[dict], retrieval_only: bool) -> dict:
 
 
 # -- gate and reports ------------------------------------------------------------------------------
-def load_thresholds(path: Path = THRESHOLDS) -> dict:
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+def load_thresholds(suite: str = "seed", path: Path = THRESHOLDS) -> dict:
+    """The suite's gate: `min` and `max` tables, and tables for groups of its questions; empty when not gated."""
+    return tomllib.loads(path.read_text(encoding="utf-8")).get(suite, {})
 
 
 def gate(summary: dict, thresholds: dict) -> list[str]:
-    """The thresholds that the overall scores miss, as readable lines (empty when all pass)."""
+    """The thresholds that the scores miss, as readable lines (empty when all pass). `thresholds` holds a suite's
+    `min` and `max` tables for the overall scores, and optionally tables for one group (`[xquad.near-topic]`)."""
     failures = []
+    for group, table in thresholds.items():
+        if group in {"min", "max"} or not isinstance(table, dict):
+            continue
+        failures += [f"{group}: {line}" for line in gate({"all": summary.get(group, {})}, table)]
     overall = summary["all"]
     for name, floor in thresholds.get("min", {}).items():
         value = overall.get(name)
@@ -284,13 +360,13 @@ def _fmt(v) -> str:
 
 COLUMNS = [
     ("questions", "n"), ("recall_at_1", "R@1"), ("recall_at_5", "R@5"), ("mrr_at_10", "MRR@10"),
-    ("ndcg_at_10", "nDCG@10"), ("fact_recall_strict", "facts strict"), ("fact_recall_partial", "facts partial"),
-    ("citation_precision", "cit. prec."), ("citation_coverage", "cit. cover"),
-    ("unsupported_number_rate", "unsupp. nums"), ("refusal_accuracy", "refusal acc."),
-    ("answerable_refused", "answerable refused"), ("refusal_unanswerable", "unanswerable refused"),
-    ("language_match", "lang. match"), ("composed_share", "composed"), ("first_token_p50_s", "first token p50 s"),
-    ("total_p50_s", "total p50 s"),
-    ("total_p95_s", "total p95 s"),
+    ("evidence_r1", "evidence R@1"), ("fact_recall_strict", "facts strict"), ("native_recall", "native"),
+    ("fact_recall_tokens", "fact tokens"), ("first_chunk_recall", "first chunk"),
+    ("citation_precision", "cit. prec."), ("unsupported_number_rate", "unsupp. nums"),
+    ("refusal_accuracy", "refusal acc."), ("answerable_refused", "answerable refused"),
+    ("refusal_unanswerable", "unanswerable refused"), ("wrong_quote_rate", "wrong quotes"),
+    ("language_match", "lang. match"), ("composed_share", "composed"), ("quoted_share", "quoted"),
+    ("total_p50_s", "total p50 s"), ("total_p95_s", "total p95 s"),
 ]
 
 
@@ -298,9 +374,11 @@ def markdown(report: dict) -> str:
     summary = report["summary"]
     m = report["meta"]
     cols = [c for c in COLUMNS if any(c[0] in row for row in summary.values())]
-    order = [k for k in ("EN→EN", "EN→DE", "DE→EN", "DE→DE", "multi-turn", "unanswerable", "all") if k in summary]
+    directions = sorted(k for k in summary if "→" in k)
+    order = directions + [k for k in ("multi-turn", "unanswerable", "near-topic", "half A", "half B", "all")
+                          if k in summary]
     lines = [
-        f"Measured {m['date']} on {m['machine']}; embedder {m['embedder']['name']}"
+        f"Suite {m.get('suite', 'seed')}, measured {m['date']} on {m['machine']}; embedder {m['embedder']['name']}"
         + (f", model {m['llm']}" if m["llm"] else ", retrieval only") + ".",
         "",
         "| direction | " + " | ".join(label for _, label in cols) + " |",

@@ -168,41 +168,56 @@ def serve(
 
 @app.command("eval")
 def evaluate(
+    suites: Annotated[list[str] | None, typer.Option("--suite", help="seed (the bundled articles), xquad (XQuAD's "
+                      "development half, en/de/es) or xquad-ruzh (the stretch suite); repeatable.")] = None,
+    sample: Annotated[int, typer.Option(help="Ask a fixed sample of about this many questions (0: all).")] = 0,
+    source: Annotated[Path | None, typer.Option(help="Build the xquad suites from this XQuAD folder instead of "
+                      "eval/data/xquad (the same file format, e.g. another half).")] = None,
     retrieval_only: Annotated[bool, typer.Option("--retrieval-only", help="Score retrieval only, no generation.")] = False,
     embedders: Annotated[list[str] | None, typer.Option("--embedder", help="With --retrieval-only: compare this "
                          "sentence-transformers folder too (repeatable; each gets its own index).")] = None,
     gate: Annotated[bool, typer.Option("--gate/--no-gate", help="Fail when a score misses eval/thresholds.toml.")] = True,
-    out: Annotated[Path, typer.Option(help="Folder for report.json and summary.md.")] = Path("eval/reports"),
+    out: Annotated[Path, typer.Option(help="Folder for report.json and summary.md (one subfolder per suite "
+                   "beside seed's).")] = Path("eval/reports"),
 ) -> None:
-    """Score the assistant against the gold questions in eval/gold.jsonl."""
+    """Score the assistant against a suite's gold questions (eval/suites.py) and gate the scores."""
     from eval import harness
-
-    settings = _settings()
+    from eval import suites as suite_lib
     from qa.assistant import Assistant
 
-    runs = [("default", Assistant(settings))]
-    for path in embedders or []:
-        name = Path(path).name or path
-        data = settings.paths.data / "eval" / name
-        data.mkdir(parents=True, exist_ok=True)
-        link = data / "models"
-        if not link.exists():
-            link.symlink_to(settings.paths.models_dir.resolve())
-        other = settings.model_copy(update={
-            "paths": settings.paths.model_copy(update={"data": data}),
-            "embedder": settings.embedder.model_copy(update={"model": path}),
-        })
-        runs.append((name, Assistant(other)))
+    settings = _settings()
     failures: list[str] = []
-    for label, assistant in runs:
-        assistant.index()
-        report = harness.run(assistant, retrieval_only=retrieval_only)
-        target = out if label == "default" else out / label
-        js, md = harness.write_report(report, target)
-        typer.echo(harness.markdown(report))
-        typer.echo(f"report: {js}  summary: {md}\n")
-        if gate and label == "default" and not retrieval_only:
-            failures = harness.gate(report["summary"], harness.load_thresholds())
+    for name in suites or ["seed"]:
+        try:
+            suite = suite_lib.suite(name, settings, source)
+        except (ValueError, FileNotFoundError) as exc:
+            raise typer.BadParameter(str(exc), param_hint="--suite/--source") from None
+        base = suite_lib.suite_settings(settings, suite)
+        runs = [("default", base)]
+        for path in embedders or []:
+            label = Path(path).name or path
+            data = base.paths.data / "eval" / label
+            data.mkdir(parents=True, exist_ok=True)
+            link = data / "models"
+            if not link.exists():
+                link.symlink_to(settings.paths.models_dir.resolve())
+            runs.append((label, base.model_copy(update={
+                "paths": base.paths.model_copy(update={"data": data}),
+                "embedder": base.embedder.model_copy(update={"model": path}),
+            })))
+        questions = harness.sample(suite.questions(), sample)
+        for label, run_settings in runs:
+            assistant = Assistant(run_settings)
+            assistant.index(suite.corpus)
+            report = harness.run(assistant, questions, retrieval_only=retrieval_only, suite=name)
+            target = out if name == "seed" else out / name
+            target = target if label == "default" else target / label
+            js, md = harness.write_report(report, target)
+            typer.echo(harness.markdown(report))
+            typer.echo(f"report: {js}  summary: {md}\n")
+            if gate and label == "default" and not retrieval_only and not sample:
+                failures += [f"{name}: {line}" for line in
+                             harness.gate(report["summary"], harness.load_thresholds(name))]
     for line in failures:
         typer.echo(f"gate: {line}", err=True)
     if failures:

@@ -101,3 +101,4 @@ class Answer:
     raw: str = ""  # what the model wrote, before verification
     rewritten: str = ""  # the standalone question retrieval and the model saw (differs for follow-ups)
     translations: tuple[str, ...] = ()  # the question in the articles' other languages, searched as well
+    hits: tuple[Hit, ...] = ()  # the fused chunk ranking the evidence came from

@@ -55,6 +55,7 @@ def test_the_gate_names_what_misses():
 def test_the_shipped_thresholds_are_the_real_gate():
     t = harness.load_thresholds()
     assert t["min"]["fact_recall_strict"] > 0.5 and t["max"]["unsupported_number_rate"] < 0.05
+    assert harness.load_thresholds("no such suite") == {}
 
 
 def test_gold_data_covers_all_directions_with_exact_quotes():
@@ -73,3 +74,83 @@ def test_gold_data_covers_all_directions_with_exact_quotes():
         if q.answerable:
             assert len(harness.gold_spans(q, docs)) == len(q.evidence)  # a quote not found raises
             assert any(f.kind == "vital" for f in q.facts), q.id
+
+
+def _answer(text, mode="composed", citations=(), language="en"):
+    from qa.records import Answer, Citation, Timings
+
+    cites = tuple(Citation(i + 1, doc, f"{doc}#0", 0, len(q), q) for i, (doc, q) in enumerate(citations))
+    return Answer("q", text, cites, mode == "refused", language, Timings(), mode=mode)
+
+
+def _gold(forms_by_language, language="en", answerable=True):
+    from eval.gold import GoldQuestion
+
+    forms = [f for fs in forms_by_language.values() for f in fs]
+    return GoldQuestion(id="x", question="q", language=language, answerable=answerable,
+                        facts=[{"kind": "vital", "any_of": forms, "by_language": forms_by_language}] if answerable else [])
+
+
+def test_native_recall_needs_the_fact_in_the_askers_language_outside_foreign_quotes():
+    gold = _gold({"en": ["pasture for cattle"], "de": ["Weidefläche für Rinder"]})
+    quote = "Das meiste Land dient als Weidefläche für Rinder."
+    languages = {"de.txt": "de", "en.txt": "en"}
+    foreign = _answer(f"The sources say: “{quote}” [1]", "quoted", [("de.txt", quote)])
+    scores = harness.score_answer(gold, foreign, lambda t, d: d, languages)
+    assert scores["fact_strict"] == 1.0 and scores["native"] == 0.0 and scores["wrong_quote"] is False
+    translated = _answer(f"pasture for cattle [1] — “{quote}”", "composed", [("de.txt", quote)])
+    assert harness.score_answer(gold, translated, lambda t, d: d, languages)["native"] == 1.0
+    same = _answer("The sources say: “Most land is pasture for cattle.” [1]", "quoted",
+                   [("en.txt", "Most land is pasture for cattle.")])
+    assert harness.score_answer(gold, same, lambda t, d: d, languages)["native"] == 1.0
+
+
+def test_a_quote_that_does_not_hold_the_fact_is_a_wrong_quote():
+    gold = _gold({"en": ["1984"]})
+    quote = _answer("The sources say: “The bakery is on Hill Street.” [1]", "quoted", [("en.txt", "The bakery")])
+    assert harness.score_answer(gold, quote, lambda t, d: d, {"en.txt": "en"})["wrong_quote"] is True
+    unanswerable = _gold({}, answerable=False)
+    assert harness.score_answer(unanswerable, quote, lambda t, d: d, {"en.txt": "en"})["wrong_quote"] is True
+
+
+def test_the_language_of_an_answer_is_that_of_its_own_words_not_of_its_quote():
+    quote = "Der Zug ist blau und hat zwölf Wagen und fährt jeden Abend."
+    answer = _answer(f"twelve carriages on the night train [1] — “{quote}”", "composed", [("de.txt", quote)])
+    detect = lambda text, default: "de" if "Zug" in text else "en"  # noqa: E731
+    assert harness.language_matches(answer, "en", detect)
+
+
+def test_token_recall_and_f1_are_squad_style():
+    from eval.matching import token_f1, token_recall
+
+    assert token_recall(["the Denver Broncos"], "Broncos of Denver") == pytest.approx(2 / 3)
+    assert token_f1(["Denver Broncos"], "the Denver Broncos won") == pytest.approx(2 * 0.5 * 1 / 1.5)
+    assert token_recall(["北京大学"], "他在北京工作") == 0.5  # one character a word in Chinese
+
+
+def test_a_fixed_sample_keeps_the_groups_proportions():
+    from eval.gold import GoldQuestion
+
+    qs = [GoldQuestion(id=f"a{i}", question="q", language="en", answerable=True,
+                       facts=[{"kind": "vital", "any_of": ["x"]}]) for i in range(80)]
+    qs += [GoldQuestion(id=f"u{i}", question="q", language="en", answerable=False) for i in range(20)]
+    qs += [GoldQuestion(id=f"n{i}", question="q", language="en", answerable=False, tags=["near-topic"])
+           for i in range(10)]
+    s = harness.sample(qs, 55)
+    assert s == harness.sample(qs, 55) and len(s) == 55
+    assert sum(q.answerable for q in s) == 40 and sum("near-topic" in q.tags for q in s) == 5
+
+
+def test_a_group_of_questions_can_have_its_own_gate():
+    summary = {"all": {"fact_recall_strict": 0.8}, "near-topic": {"refusal_unanswerable": 0.5}}
+    failures = harness.gate(summary, {"min": {"fact_recall_strict": 0.7},
+                                      "near-topic": {"min": {"refusal_unanswerable": 0.8}}})
+    assert failures == ["near-topic: refusal_unanswerable = 0.500 is below its threshold 0.8"]
+
+
+def test_every_gated_suite_has_a_gate():
+    from eval.suites import GATED
+
+    for name in GATED:
+        t = harness.load_thresholds(name)
+        assert t["min"]["fact_recall_strict"] > 0.4, name
