@@ -335,8 +335,9 @@ def warm_answers(assistant, repeats: int, bench=None, replay=None, replay_transl
         if replayed:
             same = sum(r.same_first_token for r in replayed)
             throughput.extra += (f" {len(replayed)} answers were replayed; in {same} of them the replay's prompt "
-                                 "logits chose the answer's first token, as the same tokens at the same positions "
-                                 "should (a near tie can flip when the reused state was built in other batches).")
+                                 "logits gave the answer's first token the logit the answer saw (within 1%), as the "
+                                 "same tokens at the same positions should (the reused state may have been built in "
+                                 "other batches).")
         if bench_runs:
             r = bench_runs[-1]
             throughput.extra += (f" The last llama-bench ran `-p {r['p']} -n {r['n']} -d {r['d']} -t {r['threads']} "

@@ -108,7 +108,8 @@ class Replay:
     def __call__(self, stats) -> dict | None:
         """Replays the answer `stats` (the model's `GenerationStats`) describes, which must be the last one
         its context evaluated. Returns the prompt's and the generation's seconds and whether the replay's
-        prompt logits chose the answer's first token (same tokens, same positions: they should)."""
+        prompt logits give the answer's first token the logit the answer saw (same tokens, same positions: they
+        should; the answer's decoding may be constrained, so its first token need not be the argmax)."""
         import numpy as np
 
         lib = self._lib
@@ -129,7 +130,13 @@ class Replay:
         self._decode(tokens[depth:end])
         t1 = time.perf_counter()
         logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(self._ctx, -1), shape=(self._n_vocab,))
-        same = n_gen == 0 or int(logits.argmax()) == tokens[end]
+        if n_gen == 0:
+            same = True
+        elif stats.first_logit is None:
+            same = int(logits.argmax()) == tokens[end]
+        else:
+            same = stats.first_token == tokens[end] and abs(float(logits[tokens[end]]) - stats.first_logit) <= \
+                0.01 * max(1.0, abs(stats.first_logit))
         t2 = time.perf_counter()
         for token in tokens[end:]:
             self._decode([token])

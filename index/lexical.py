@@ -1,4 +1,9 @@
-"""BM25 over chunk texts (bm25s), with one word tokeniser for every language."""
+"""BM25 over chunk texts (bm25s), with one word tokeniser for every language.
+
+Words are runs of letters and digits; runs of Chinese, Japanese or Korean characters, which are written
+without spaces, become their overlapping character pairs (the usual unit for searching those scripts).
+Stop words are those bm25s ships, of every language it has them for.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +13,37 @@ from functools import lru_cache
 
 import numpy as np
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]+|\w+", re.UNICODE)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 
 
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
+    from bm25s import stopwords
 
-    return frozenset(STOPWORDS_EN) | frozenset(STOPWORDS_GERMAN)
+    words: set[str] = set()
+    for name in dir(stopwords):
+        if name.startswith("STOPWORDS_"):
+            words |= {w.casefold() for w in getattr(stopwords, name)}
+    return frozenset(words)
 
 
 def tokens(text: str) -> list[str]:
-    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
     stop = _stopwords()
-    return [w for w in words if w not in stop]
+    out = []
+    for word in _WORD.findall(unicodedata.normalize("NFKC", text).casefold()):
+        if _CJK.match(word):
+            out += [word[i : i + 2] for i in range(len(word) - 1)] if len(word) > 1 else [word]
+        elif word not in stop:
+            out.append(word)
+    return [w for w in out if w not in stop]
 
 
 def stems(text: str) -> set[str]:
-    """Five-letter prefixes of the content words: crude, but they also meet across English and German
-    cognates ("investors" / "Investoren", "registered" / "registrierte")."""
-    return {w[:5] for w in tokens(text) if len(w) > 2 and not w.isdigit()}
+    """Five-letter prefixes of the content words: crude, but they also meet across cognates of related
+    languages ("investors" / "Investoren" / "inversores", "registered" / "registrierte"). A pair of Chinese,
+    Japanese or Korean characters counts as a word."""
+    return {w[:5] for w in tokens(text) if (len(w) > 2 or _CJK.match(w)) and not w.isdigit()}
 
 
 class LexicalIndex:

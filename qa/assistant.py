@@ -9,7 +9,6 @@ import os
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,26 +18,19 @@ from index.embed import Embedder
 from index.ingest import Ingestor, corpus_files
 from index.language import detect_language
 from index.store import IndexStore, LoadedIndex
-from qa import models, protocol
-from qa.answer import STOP, PromptBuilder, parse_answer
+from qa import answer_types, models
 from qa.errors import EmptyQuestionError, IngestError
-from qa.followup import Turn, recent, rewrite
-from qa.present import Passage, passage
-from qa.translate import QueryTranslator
+from qa.extract import SpanExtractor
+from qa.followup import Turn, recent
 from qa.llm import LLM
-from qa.records import Answer, Citation, Timings
+from qa.pipeline import QUESTION_LANGUAGES, Pipeline, Token
+from qa.present import Passage, passage
+from qa.records import Answer, Citation
 from qa.retrieve import Retrieval, Retriever
-from qa.verify import Verifier
 from qa.settings import Settings
+from qa.translate import Translator
 
-QUESTION_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt")
-
-
-@dataclass(frozen=True)
-class Token:
-    """A piece of the answer as the model writes it (before citations are checked)."""
-
-    text: str
+__all__ = ["AddReport", "Assistant", "Token"]
 
 
 @dataclass
@@ -63,8 +55,8 @@ class Assistant:
         self._llm_injected = llm is not None
         self._index: LoadedIndex | None = None
         self._retriever: Retriever | None = None
-        self._translator: QueryTranslator | None = None
-        self.prompts = PromptBuilder(settings.paths.prompts)
+        self._translator: Translator | None = None
+        self._pipeline: Pipeline | None = None
         self.store = IndexStore(settings.paths.index_dir, settings.vectors)
         self._lock = threading.Lock()  # not reentrant: a generator may be resumed on another thread
 
@@ -100,7 +92,7 @@ class Assistant:
                                self.embedder_identity, lambda: self.embedder)
         report = builder.run(corpus, rebuild=rebuild, progress=progress)
         if report.written:
-            self._index = self._retriever = None
+            self._index = self._retriever = self._pipeline = None
         return report
 
     def add_documents(self, files: Sequence[Path], progress: Progress | None = None) -> AddReport:
@@ -150,9 +142,17 @@ class Assistant:
                                         self.settings.ingest.instruction_patterns)
         return self._retriever
 
+    @property
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None or self._pipeline.retriever is not self.retriever:
+            self._pipeline = Pipeline(self.settings, self.loaded_index().data.documents, self.retriever,
+                                      SpanExtractor(self.llm, self.settings.paths.prompts, self.settings.llm.max_tokens),
+                                      lambda: self.translator, self.embedder.encode_queries)
+        return self._pipeline
+
     # -- answering ---------------------------------------------------------------------
     def question_language(self, question: str) -> str:
-        return detect_language(question, self.settings.ingest.languages or QUESTION_LANGUAGES)
+        return self.pipeline.question_language(question)
 
     def text_language(self, text: str, default: str) -> str:
         """The language of a piece of the answer; short or unclear text counts as `default`."""
@@ -162,21 +162,17 @@ class Assistant:
                                min_confidence=0.6)
 
     @property
-    def translator(self) -> QueryTranslator:
+    def translator(self) -> Translator:
         """Translation runs in a context of its own: sharing the answering context would evict the answer
         prompt's cached prefix (instructions and worked examples) at every question."""
         if self._translator is None:
             llm = self.llm if self._llm_injected else models.load_llm(self.settings)
-            self._translator = QueryTranslator(llm, self.settings.paths.prompts)
+            self._translator = Translator(llm, self.settings.paths.prompts)
         return self._translator
 
     def translations(self, question: str, language: str) -> tuple[str, ...]:
         """The question in each other language the index holds articles in (when enabled)."""
-        if not self.settings.retrieval.translate_queries:
-            return ()
-        languages = sorted({d.language for d in self.loaded_index().data.documents.values()} - {language})
-        found = (self.translator.translate(question, language, target) for target in languages[:2])
-        return tuple(t for t in found if t and t.casefold() != question.casefold())
+        return self.pipeline.translations(question, language)
 
     def retrieve(self, question: str, translations: tuple[str, ...] = ()) -> Retrieval:
         return self.retriever.retrieve(question, translations)
@@ -190,15 +186,17 @@ class Assistant:
         return answer
 
     def warm_up(self) -> None:
-        """Loads the index, both models and the language detector, so that answer timings are the answer's own."""
+        """Loads the index, both models, the language detector and the tables of answer kinds, so that answer
+        timings are the answer's own."""
         if self._retriever is None or self._llm is None:
-            _ = self.retriever, self.llm
+            _ = self.pipeline.calibration
             if self.settings.retrieval.translate_queries:
                 _ = self.translator
             self.question_language("warm up")
+            answer_types.has_date("warm up")
 
     def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Token | Answer]:
-        """Yields the model's text as it comes (`Token`), then the checked `Answer`.
+        """Yields the short answer as the model chooses it (`Token`), then the checked `Answer`.
 
         `history` holds the earlier turns of a conversation; a follow-up is rewritten into a
         standalone question before retrieval (plain questions are left as they are). Only the last
@@ -208,84 +206,10 @@ class Assistant:
         if not question.strip():
             raise EmptyQuestionError("the question is empty")
         with self._lock:
-            yield from self._ask_stream(question, recent(history, self.settings.chat.history_turns))
-
-    def _ask_stream(self, question: str, history: Sequence[Turn]) -> Iterator[Token | Answer]:
-        question = " ".join(question.split())
-        self.warm_up()
-        t0 = time.perf_counter()
-        language = self.question_language(question)
-        standalone = rewrite(question, history, language)
-        t_rewritten = time.perf_counter()
-        translations = self.translations(standalone, language)
-        t_translated = time.perf_counter()
-        retrieval = self.retrieve(standalone, translations)
-        t_retrieved = time.perf_counter()
-        model_info = {"llm": getattr(self.llm, "name", "?"), "embedder": self.embedder_identity.get("name", "?")}
-        if not retrieval.evidence:
-            now = time.perf_counter()
-            timings = Timings(t_rewritten - t0, t_translated - t_rewritten, t_retrieved - t_translated,
-                              0.0, 0.0, 0.0, now - t0)
-            yield self._refused(question, language, timings, model_info, standalone=standalone)
-            return
-        verifier = self.verifier
-        ordered = verifier.order(standalone, language, retrieval.evidence, translations)
-        evidence = ordered or retrieval.evidence
-        shown = self._pack(evidence)
-        prompt = self.prompts.build(shown, standalone)
-        raw, first = [], None
-        ask_model = self.settings.llm.compose and ordered is not None
-        pieces = self.llm.stream(prompt, self.settings.llm.max_tokens, STOP) if ask_model else ()
-        for piece in pieces:
-            if first is None:
-                first = time.perf_counter()
-            raw.append(piece)
-            yield Token(piece)
-        t_done = time.perf_counter()
-        parsed = parse_answer("".join(raw), shown)
-        verified = verifier.verify(standalone, parsed.text, language, shown, self._evidence_language,
-                                   model_refused=parsed.refused,
-                                   claim_language=lambda text: self.text_language(text, language),
-                                   translations=translations, quotable=evidence)
-        t_end = time.perf_counter()
-        timings = Timings(
-            rewrite_s=t_rewritten - t0,
-            translate_s=t_translated - t_rewritten,
-            retrieve_s=t_retrieved - t_translated,
-            first_token_s=(first or t_done) - t0,
-            generate_s=t_done - t_retrieved,
-            verify_s=t_end - t_done,
-            total_s=t_end - t0,
-        )
-        yield Answer(question, verified.text, verified.citations, verified.mode == "refused", language, timings,
-                     model_info, evidence, verified.mode, raw="".join(raw), rewritten=standalone,
-                     translations=translations)
-
-    def _pack(self, evidence) -> list:
-        """The best evidence sentences that fit `llm.evidence_tokens` (the best one always)."""
-        count = getattr(self.llm, "count_tokens", None) or (lambda text: int(len(text.split()) * 1.5) + 1)
-        shown, used = [], 0
-        for ev in evidence[: self.settings.llm.evidence]:
-            cost = count(ev.text) + 4
-            if shown and used + cost > self.settings.llm.evidence_tokens:
-                break
-            shown.append(ev)
-            used += cost
-        return shown
-
-    @property
-    def verifier(self) -> Verifier:
-        return Verifier(self.embedder.encode_documents, self.retriever.sentence_vector,
-                        trust_model_refusal=self.settings.llm.trust_refusal,
-                        min_score=self.settings.retrieval.min_evidence_score)
-
-    def _evidence_language(self, ev) -> str:
-        return self.loaded_index().data.documents[ev.doc_id].language
-
-    def _refused(self, question: str, language: str, timings: Timings, model_info: dict,
-                 standalone: str = "") -> Answer:
-        return Answer(question, protocol.refusal(language), (), True, language, timings, model_info,
-                      (), "refused", rewritten=standalone or question)
+            self.warm_up()
+            model_info = {"llm": getattr(self.llm, "name", "?"), "embedder": self.embedder_identity.get("name", "?")}
+            yield from self.pipeline.run(" ".join(question.split()),
+                                         recent(history, self.settings.chat.history_turns), model_info)
 
     # -- description -------------------------------------------------------------------
     def info(self) -> dict:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+import numpy as np
 
 from qa.errors import DependencyMissingError, ModelMissingError
 from qa.settings import LLMSettings
@@ -17,6 +19,16 @@ class LLM(Protocol):
     name: str
 
     def stream(self, prompt: str, max_tokens: int, stop: Sequence[str]) -> Iterator[str]: ...
+
+    def tokenize(self, text: str) -> list[int]: ...
+
+    def detokenize(self, tokens: Sequence[int]) -> str: ...
+
+    def constrained(self, prompt: str, choose: Callable[[np.ndarray], int | None],
+                    max_tokens: int) -> Iterator[int]:
+        """Decoding where `choose` picks each next token from the logits (None ends the completion); yields the
+        tokens as they are chosen."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,8 @@ class GenerationStats:
     generate_ms: float
     wall_first_token_s: float
     wall_total_s: float
+    first_token: int | None = None  # the first generated token and its logit after the prompt
+    first_logit: float | None = None
 
 
 class LlamaCppLLM:
@@ -51,6 +65,7 @@ class LlamaCppLLM:
         self.name = path.name
         self.path = path
         self.last: GenerationStats | None = None
+        self._first: tuple[int, float] | None = None
         self._llama_cpp = llama_cpp
         try:
             self.llm = llama_cpp.Llama(
@@ -65,23 +80,68 @@ class LlamaCppLLM:
             raise ModelMissingError(f"cannot load the language model {path}: {exc}") from None
 
     def count_tokens(self, text: str) -> int:
-        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False))
+        return len(self.tokenize(text))
+
+    def tokenize(self, text: str) -> list[int]:
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        return self.llm.detokenize(list(tokens)).decode("utf-8", errors="replace")
+
+    def constrained(self, prompt: str, choose: Callable[[np.ndarray], int | None],
+                    max_tokens: int) -> Iterator[int]:
+        def tokens(prompt_tokens: list[int]) -> Iterator[int]:
+            self._evaluate(prompt_tokens)
+            token = None
+            for n in range(max_tokens):
+                if n:
+                    self.llm.eval([token])
+                logits = self._logits()
+                token = choose(logits)
+                if token is None:
+                    return
+                if n == 0:
+                    self._first = (token, float(logits[token]))
+                yield token
+
+        yield from self._timed(prompt, tokens)
+
+    def _evaluate(self, tokens: list[int]) -> None:
+        """Evaluates the prompt, reusing the previous prompt's state up to the common prefix, as
+        `create_completion` does (the last prompt token is evaluated again for its logits)."""
+        llm = self.llm
+        common = 0
+        for a, b in zip(llm.input_ids[: llm.n_tokens], tokens):
+            if a != b:
+                break
+            common += 1
+        llm.n_tokens = min(common, len(tokens) - 1)
+        llm.eval(tokens[llm.n_tokens :])
+
+    def _logits(self) -> np.ndarray:
+        return np.ctypeslib.as_array(self._llama_cpp.llama_get_logits_ith(self.llm._ctx.ctx, -1),
+                                     shape=(self.llm.n_vocab(),))
 
     def stream(self, prompt: str, max_tokens: int, stop: Sequence[str]) -> Iterator[str]:
         """llama-cpp-python keeps the previous prompt's state and evaluates only what differs after the
         longest common prefix: the fixed instructions and worked examples are evaluated once per context."""
+        if self.settings.temperature == 0:
+            yield from (t for t in self._timed(prompt, lambda tokens: self._greedy(tokens, max_tokens, stop)) if t)
+        else:
+            yield from (t for t in self._timed(prompt, lambda _: self._sampled(prompt, max_tokens, stop)) if t)
+
+    def _timed(self, prompt: str, run: Callable[[list[int]], Iterator]) -> Iterator:
+        """Runs a completion of the prompt's tokens and records its `GenerationStats` in `last`. The completion
+        yields "" (or nothing) once the prompt is evaluated; the first item marks the first token's time."""
         lib, ctx = self._llama_cpp, self.llm.ctx
         lib.llama_perf_context_reset(ctx)
-        start, first = time.perf_counter(), None
+        start, first, self._first = time.perf_counter(), None, None
         n_before = self.llm.n_tokens
         tokens = self._tokens(prompt)
-        pieces = (self._greedy(tokens, max_tokens, stop) if self.settings.temperature == 0
-                  else self._sampled(prompt, max_tokens, stop))
-        for text in pieces:
+        for item in run(tokens):
             if first is None:
                 first = time.perf_counter()
-            if text:
-                yield text
+            yield item
         end = time.perf_counter()
         perf = lib.llama_perf_context(ctx)
         self.last = GenerationStats(
@@ -92,6 +152,8 @@ class LlamaCppLLM:
             generate_ms=perf.t_eval_ms,
             wall_first_token_s=(first or end) - start,
             wall_total_s=end - start,
+            first_token=self._first[0] if self._first else None,
+            first_logit=self._first[1] if self._first else None,
         )
 
     def _tokens(self, prompt: str) -> list[int]:
@@ -102,25 +164,18 @@ class LlamaCppLLM:
         262k-token vocabulary for every token (0.5 ms against 0.03 ms for an argmax of the logits). Reuses the
         previous prompt's state up to the common prefix, as `create_completion` does; the output is the same
         (tests/test_llm_greedy.py)."""
-        import numpy as np
-
         lib, llm = self._llama_cpp, self.llm
-        common = 0
-        for a, b in zip(llm.input_ids[: llm.n_tokens], tokens):
-            if a != b:
-                break
-            common += 1
-        common = min(common, len(tokens) - 1)  # the last prompt token is evaluated again for its logits
-        llm.n_tokens = common
-        llm.eval(tokens[common:])
+        self._evaluate(tokens)
         yield ""  # the prompt is evaluated: the first token comes from its logits
-        vocab, n_vocab = llm._model.vocab, llm.n_vocab()
+        vocab = llm._model.vocab
         raw, text, sent = b"", "", 0
         for n in range(max_tokens):
             if n:
                 llm.eval([token])  # the previous token, whose successor is wanted
-            logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(llm._ctx.ctx, -1), shape=(n_vocab,))
+            logits = self._logits()
             token = int(logits.argmax())
+            if n == 0:
+                self._first = (token, float(logits[token]))
             if lib.llama_vocab_is_eog(vocab, token):
                 break
             raw += llm.detokenize([token])

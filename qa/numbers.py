@@ -24,6 +24,8 @@ WORDS = {
 }
 # Articles count as "1" only in front of a scale word ("a million", "eine Million").
 _ARTICLES = {"a", "an", "ein", "eine", "einen", "einer"}
+# "one" and the articles name no amount on their own ("one of the partners").
+WEAK_WORDS = _ARTICLES | {"one", "eins"}
 
 SCALES = {
     "thousand": 1e3, "tausend": 1e3, "tsd": 1e3, "k": 1e3,

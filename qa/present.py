@@ -88,5 +88,6 @@ def format_answer(answer: Answer, documents: dict[str, Document]) -> str:
         for c in answer.citations:
             doc = documents[c.doc_id]
             lines.append(f"[{c.n}] {doc.title} ({doc.language}, {doc.path}, chars {c.char_start}-{c.char_end})")
-            lines.append(f"    “{c.quote}”")
+            if c.quote not in answer.text:
+                lines.append(f"    “{c.quote}”")
     return "\n".join(lines)

@@ -59,6 +59,20 @@ def quoted_lead(language: str) -> str:
     return texts.get(language, texts["en"])
 
 
+def _in_quotes(text: str) -> str:
+    return text if re.search(r"[“”\"„«»]", text) else f"“{text}”"
+
+
+def quoted(language: str, sentence: str, n: int) -> str:
+    """A verbatim quote of an evidence sentence, when no short answer passed its checks."""
+    return f"{quoted_lead(language)} {_in_quotes(sentence)} {cite(n)}"
+
+
+def short_answer(claim: str, n: int, sentence: str) -> str:
+    """A short answer with its citation, followed by the sentence it rests on, quoted verbatim."""
+    return f"{claim.strip()} {cite(n)} — {_in_quotes(sentence)}"
+
+
 _REFUSAL_VARIANTS = re.compile(
     r"(?i)^\W*(the )?sources? (do(es)?n[’']?t|do(es)? not) (say|mention|tell)|"
     r"^\W*(die )?quellen? (sag(t|en|e)?|nenn(t|en|e)?|erwähn(t|en|e)?) (dazu |das )?nichts|^\W*(i|we) (do not|don[’']?t) know|"

@@ -1,12 +1,16 @@
-"""Hybrid retrieval: dense and BM25 chunk rankings fused by reciprocal rank, then evidence sentences.
+"""Hybrid retrieval: dense and BM25 chunk rankings fused by reciprocal rank, then candidate evidence sentences.
 
-The model never sees whole chunks: the sentences of the best chunks are ranked against the
-question (their vectors were computed at index time) and the best few become numbered evidence.
+The model never sees whole chunks: the sentences of the best chunks become candidates, each with the raw
+signals `qa.evidence` ranks them by (cosines with the question and its translations, the share of its key
+words they hold, plain and weighted by rarity, and the rank of their chunk). Their vectors were computed at
+index time.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,11 +24,18 @@ from qa.settings import RetrievalSettings
 LEXICAL_WEIGHT = 0.1  # weight of the share of the question's word stems a sentence contains
 
 
+SIGNALS = ("cos_question", "cos_best", "lexical", "lexical_idf", "chunk_rank", "cos_prev", "cos_next",
+           "lexical_prev", "lexical_next", "cos_window", "lexical_window")
+
+
 @dataclass(frozen=True)
 class Retrieval:
-    question: str
+    """`evidence`: the candidate sentences, best first by a simple score (cosine plus a word bonus);
+    `signals[i]`: the raw signals of `evidence[i]`, in the order of `SIGNALS`."""
+
     hits: tuple[Hit, ...]
     evidence: tuple[Evidence, ...]
+    signals: tuple[tuple[float, ...], ...] = ()
 
 
 def reciprocal_rank_fusion(rankings: dict[str, list[int]], k: int,
@@ -54,6 +65,13 @@ class Retriever:
             doc_id: {(s.start, s.end): i for i, s in enumerate(doc.sentences)}
             for doc_id, doc in index.data.documents.items()
         }
+        df = Counter(stem for chunk in index.data.chunks for stem in stems(chunk.text))
+        n = len(index.data.chunks)
+        self._idf = {stem: math.log((n + 1) / (count + 0.5)) for stem, count in df.items()}
+        self._unseen_idf = math.log((n + 1) / 0.5)
+
+    def idf(self, stem: str) -> float:
+        return self._idf.get(stem, self._unseen_idf)
 
     def sentence_vector(self, ev: Evidence) -> np.ndarray:
         rows = self._sentence_row[ev.doc_id]
@@ -76,36 +94,66 @@ class Retriever:
 
     def retrieve(self, question: str, translations: tuple[str, ...] = ()) -> Retrieval:
         if not self.index.data.chunks:
-            return Retrieval(question, (), ())
+            return Retrieval((), ())
         queries = [question, *translations]
         vectors = self.embedder.encode_queries(queries)
         hits = self.search(queries, vectors)
-        return Retrieval(question, tuple(hits), tuple(self.evidence(queries, vectors, hits)))
+        evidence, signals = self.evidence(queries, vectors, hits)
+        return Retrieval(tuple(hits), evidence, signals)
 
-    def evidence(self, queries: list[str], vectors: np.ndarray, hits: list[Hit]) -> list[Evidence]:
-        """Sentences of the best chunks, scored by their best cosine with any query plus a bonus for the
-        share of the question's word stems they contain."""
+    def evidence(self, queries: list[str], vectors: np.ndarray,
+                 hits: list[Hit]) -> tuple[tuple[Evidence, ...], tuple[tuple[float, ...], ...]]:
+        """Sentences of the best chunks with their signals, best first by their best cosine with any query
+        plus a bonus for the share of the question's word stems they contain."""
         q_terms = [t for t in (stems(q) for q in queries) if t]
-        candidates: dict[tuple[str, int], tuple[float, Hit, int, int]] = {}
-        for hit in hits[: self.settings.top_chunks]:
+        q_weights = [sum(self.idf(s) for s in t) for t in q_terms]
+
+        def lexical(terms: set[str]) -> tuple[float, float]:
+            plain = max((len(t & terms) / len(t) for t in q_terms), default=0.0)
+            weighted = max((sum(self.idf(x) for x in t & terms) / w for t, w in zip(q_terms, q_weights)),
+                           default=0.0)
+            return plain, weighted
+
+        found: dict[tuple[str, int], tuple[float, Hit, int, int, tuple[float, ...]]] = {}
+        for rank, hit in enumerate(hits[: self.settings.top_chunks], start=1):
             doc = self.index.data.documents[hit.chunk.doc_id]
             sentence_vectors = self.index.data.sentence_vectors[doc.doc_id]
             rows = self._sentence_row[doc.doc_id]
             for span in hit.chunk.sentences:
                 key = (doc.doc_id, span.start)
-                if key in candidates:
+                if key in found:
                     continue
                 text = doc.text[span.start : span.end]
                 if any(p.search(text) for p in self._instructions):
                     continue  # an instruction to the assistant inside an article is data, never evidence
-                s_terms = stems(text)
-                overlap = max((len(t & s_terms) / len(t) for t in q_terms), default=0.0)
-                cosine = float(np.max(vectors @ sentence_vectors[rows[(span.start, span.end)]]))
-                score = cosine + LEXICAL_WEIGHT * overlap
-                candidates[key] = (score, hit, span.start, span.end)
-        best = sorted(candidates.values(), key=lambda c: -c[0])[: self.settings.max_evidence]
-        out = []
-        for n, (score, hit, start, end) in enumerate(best, start=1):
+                if text.strip() == doc.title:
+                    continue  # the headline names the topic; the citation shows it anyway
+                row = rows[(span.start, span.end)]
+                terms = stems(text)
+                overlap, weighted = lexical(terms)
+                vector = sentence_vectors[row]
+                cosines = vectors @ vector
+                neighbours = []
+                for other in (row - 1, row + 1):
+                    near = doc.sentences[other] if 0 <= other < len(doc.sentences) else None
+                    if near is None or "\n\n" in doc.text[min(near.end, span.end) : max(near.start, span.start)]:
+                        neighbours.append((0.0, 0.0, set(), None))
+                        continue
+                    n_terms = stems(doc.text[near.start : near.end])
+                    neighbours.append((float(np.max(vectors @ sentence_vectors[other])), lexical(n_terms)[1],
+                                       n_terms, sentence_vectors[other]))
+                prev = neighbours[0]
+                window = vector + prev[3] if prev[3] is not None else vector
+                window = window / (np.linalg.norm(window) or 1.0)
+                score = float(np.max(cosines)) + LEXICAL_WEIGHT * overlap
+                signals = (float(cosines[0]), float(np.max(cosines)), overlap, weighted, float(rank),
+                           prev[0], neighbours[1][0], prev[1], neighbours[1][1], float(np.max(vectors @ window)),
+                           lexical(terms | prev[2])[1])
+                found[key] = (score, hit, span.start, span.end, signals)
+        best = sorted(found.values(), key=lambda c: -c[0])
+        evidence, signals = [], []
+        for n, (score, hit, start, end, sig) in enumerate(best, start=1):
             doc = self.index.data.documents[hit.chunk.doc_id]
-            out.append(Evidence(n, doc.doc_id, hit.chunk.chunk_id, start, end, doc.text[start:end], score))
-        return out
+            evidence.append(Evidence(n, doc.doc_id, hit.chunk.chunk_id, start, end, doc.text[start:end], score))
+            signals.append(sig)
+        return tuple(evidence), tuple(signals)

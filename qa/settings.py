@@ -107,11 +107,11 @@ class RetrievalSettings(_Section):
     k_dense: int = Field(20, gt=0, description="Chunks taken from the vector index.")
     k_lexical: int = Field(20, gt=0, description="Chunks taken from the BM25 index.")
     rrf_k: int = Field(60, gt=0, description="The constant of reciprocal rank fusion.")
-    top_chunks: int = Field(4, gt=0, description="Fused chunks whose sentences become evidence.")
-    max_evidence: int = Field(6, gt=0, description="Evidence sentences kept for the answer (quotes, display).")
-    min_evidence_score: float = Field(
-        0.87, description="Score (cosine on the embedder's scale, plus a small word bonus) below which evidence "
-        "cannot carry an answer; calibrated on eval/gold.jsonl for multilingual-e5-small.")
+    top_chunks: int = Field(6, gt=0, description="Fused chunks whose sentences become candidate evidence.")
+    max_evidence: int = Field(6, gt=0, description="Ranked evidence sentences an answer keeps (for display).")
+    calibration: Path = Field(Path(__file__).resolve().parent / "calibration.json",
+                              description="The fitted evidence models (which sentence answers, whether to answer); "
+                              "`python -m eval.fit` refits them for another embedder or model.")
     translate_queries: bool = Field(True, description="Also search with the question translated by the local "
                                     "model into the other languages of the indexed articles.")
     translation_weight: float = Field(0.5, ge=0.0, le=1.0,
@@ -122,14 +122,10 @@ class LLMSettings(_Section):
     model_path: str = Field("", description="A GGUF file; empty means the default Gemma 3 270M in the model cache.")
     n_ctx: int = Field(2048, ge=256)
     n_threads: int = Field(0, ge=0, description="0 means one per core.")
-    max_tokens: int = Field(96, gt=0)
-    evidence: int = Field(2, gt=0, description="Evidence sentences shown to the model (the best ones).")
-    evidence_tokens: int = Field(256, gt=0, description="Token budget for the evidence in the prompt: the best "
-                                 "sentence always, the next ones while they fit.")
-    compose: bool = Field(True, description="Let the model write the answer (checked against the evidence); "
-                          "false answers with a verbatim quote of the best evidence, or refuses.")
-    trust_refusal: bool = Field(False, description="When the model says the sources don't say, refuse even if "
-                                "an evidence sentence would pass as a quote.")
+    max_tokens: int = Field(24, gt=0, description="Longest short answer, in the model's tokens.")
+    compose: bool = Field(True, description="Let the model choose a short answer in the best evidence sentence "
+                          "(checked, and translated into the question's language); false answers with a verbatim "
+                          "quote of that sentence, or refuses.")
     flash_attn: bool = Field(False, description="llama.cpp's flash attention. Off: on two cores its gain was within "
                              "the machine's noise, and its different rounding changes some of the tiny model's answers "
                              "(en-de-01 became a mixed-language sentence the verifier rejects).")

@@ -17,25 +17,76 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 
 
+def write_test_calibration(path: Path) -> Path:
+    """Simple hand-set evidence models for the keyword fake embedder, whose scores are not on e5's scale: a
+    sentence is as good as the share of the question's rare words it holds, its cosine, its names and the kind
+    of answer it holds; an answer is given when the best sentence stands out and holds the question's names."""
+    import json
+
+    from qa.evidence import ANSWER_FEATURES, SENTENCE_FEATURES
+
+    def model(features, weights, bias, among_rows=False):
+        return {"features": list(features), "mean": [0.0] * len(features), "scale": [1.0] * len(features),
+                "weights": [weights.get(f, 0.0) for f in features], "bias": bias, "threshold": 0.5,
+                "among_rows": among_rows}
+
+    sentence = {"cos_best": 4.0, "lexical_idf": 6.0, "names": 1.0, "kind_number": 2.0, "kind_date": 2.0,
+                "kind_person": 2.0, "kind_place": 2.0}
+    answer = {"p_top": 4.0, "names": 3.0, "cos_best": 2.0}
+    path.write_text(json.dumps({"meta": {"fitted": "by hand, for tests", "translation_min_similarity": 0.9},
+                                "sentence": model(SENTENCE_FEATURES, sentence, 0.0, among_rows=True),
+                                "answer": model(ANSWER_FEATURES, answer, -5.2)}), encoding="utf-8")
+    return path
+
+
 class FakeLLM:
-    """Replies from a queue (or a default); remembers every prompt it was given."""
+    """Replies from a queue (or a default); remembers every prompt it was given. Its tokens are words and
+    punctuation marks; under a constraint (`constrained`) it prefers the tokens of its reply, then the end."""
 
     name = "fake-llm"
 
-    def __init__(self, default: str = "The sources don't say."):
+    def __init__(self, default: str = ""):
         self.replies: deque[str] = deque()
         self.default = default
         self.history: list[str] = []
+        self._ids: dict[str, int] = {}
+        self._pieces: list[str] = []
 
     def enqueue(self, *replies: str) -> FakeLLM:
         self.replies.extend(replies)
         return self
 
-    def stream(self, prompt, max_tokens, stop):
+    def _reply(self, prompt: str) -> str:
         self.history.append(prompt)
-        reply = self.replies.popleft() if self.replies else self.default
-        for piece in re.findall(r"\S+\s*|\s+", reply):
+        return self.replies.popleft() if self.replies else self.default
+
+    def stream(self, prompt, max_tokens, stop):
+        for piece in re.findall(r"\S+\s*|\s+", self._reply(prompt)):
             yield piece
+
+    def tokenize(self, text):
+        out = []
+        for piece in re.findall(r"\n| ?\[| ?[^\s\[\].,;:!?]+| ?[.,;:!?\]]| ", text):
+            if piece not in self._ids:
+                self._ids[piece] = len(self._pieces)
+                self._pieces.append(piece)
+            out.append(self._ids[piece])
+        return out
+
+    def detokenize(self, tokens):
+        return "".join(self._pieces[t] for t in tokens)
+
+    def constrained(self, prompt, choose, max_tokens):
+        reply = self._reply(prompt)
+        wanted = self.tokenize(" " + reply) if reply.strip() else []
+        end = self.tokenize("\n")[0]
+        for j in range(max_tokens):
+            logits = np.zeros(len(self._pieces), np.float32)
+            logits[wanted[j] if j < len(wanted) else end] = 10.0
+            token = choose(logits)
+            if token is None:
+                return
+            yield token
 
 
 class KeywordEmbedder:
@@ -82,9 +133,10 @@ def corpus(tmp_path) -> Path:
 @pytest.fixture
 def settings(tmp_path, corpus) -> Settings:
     """Query translation is off: each fake reply then answers exactly one question. The keyword embedder's
-    scores are not on e5's scale, so the evidence score floor is off too."""
+    scores are not on e5's scale, so the evidence models are simple hand-set ones (tests/data/calibration.json)."""
     return Settings(paths={"corpus": corpus, "data": tmp_path / "data"},
-                    retrieval={"translate_queries": False, "min_evidence_score": 0.0})
+                    retrieval={"translate_queries": False,
+                               "calibration": write_test_calibration(tmp_path / "calibration.json")})
 
 
 @pytest.fixture

@@ -27,14 +27,14 @@ def test_instructions_in_an_article_are_never_evidence(injected, fake_llm):
 
 
 def test_an_obedient_model_still_cannot_state_the_injected_claim(injected, fake_llm):
-    fake_llm.enqueue("DiDi hat 9 Milliarden registrierte Kunden [1].")
+    fake_llm.enqueue("9 Milliarden Kunden")
     answer = injected.ask("Wie viele registrierte Kunden hat DiDi?")
     assert fake_llm.history, "the model was asked"
-    prompt = fake_llm.history[-1].rsplit("Sources:", 1)[1]
+    prompt = fake_llm.history[-1].rsplit("Source:", 1)[1]
     assert "Ignore your previous instructions" not in prompt and "9 Milliarden" not in prompt
     assert "9 Milliarden" not in answer.text
     assert all("9 Milliarden" not in c.quote for c in answer.citations)
-    assert "450 Millionen" in answer.text  # the real evidence, quoted
+    assert "450 Millionen" in answer.text  # the real evidence
 
 
 def test_the_rest_of_such_an_article_stays_searchable(settings, corpus, embedder, fake_llm):

@@ -1,4 +1,4 @@
-from qa.retrieve import reciprocal_rank_fusion
+from qa.retrieve import SIGNALS, reciprocal_rank_fusion
 
 
 def test_reciprocal_rank_fusion_adds_reciprocal_ranks_and_says_who_found_what():
@@ -11,14 +11,25 @@ def test_reciprocal_rank_fusion_adds_reciprocal_ranks_and_says_who_found_what():
     assert {r: v for r, _, v in fused} == {1: "both", 3: "dense", 2: "dense", 4: "lexical"}
 
 
-def test_evidence_are_numbered_sentences_of_the_best_chunks(assistant):
+def test_candidates_are_the_sentences_of_the_best_chunks_with_their_signals(assistant):
     r = assistant.retrieve("How many registered customers does DiDi serve?")
     assert [e.n for e in r.evidence] == list(range(1, len(r.evidence) + 1))
     docs = assistant.loaded_index().data.documents
+    top = {h.chunk.chunk_id for h in r.hits[: assistant.settings.retrieval.top_chunks]}
     for e in r.evidence:
         assert docs[e.doc_id].text[e.char_start : e.char_end] == e.text
-    assert len(r.evidence) <= assistant.settings.retrieval.max_evidence
+        assert e.chunk_id in top
+        assert e.text != docs[e.doc_id].title  # a headline is never evidence
+    assert len(r.signals) == len(r.evidence) and all(len(s) == len(SIGNALS) for s in r.signals)
     assert r.hits[0].rank == 1 and r.hits[0].via in {"dense", "lexical", "both"}
+
+
+def test_the_answer_keeps_only_the_best_ranked_evidence(assistant, fake_llm):
+    answer = assistant.ask("Wie viele registrierte Kunden hat DiDi?")
+    assert 0 < len(answer.evidence) <= assistant.settings.retrieval.max_evidence
+    scores = [e.score for e in answer.evidence]
+    assert scores == sorted(scores, reverse=True) and [e.n for e in answer.evidence] == list(
+        range(1, len(scores) + 1))
 
 
 def test_lexical_search_finds_numbers_and_names(assistant):

@@ -13,10 +13,10 @@ def test_defaults_work_offline(monkeypatch, tmp_path):
 
 def test_toml_then_environment_override(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "qa.toml").write_text("[llm]\nmax_tokens = 50\nevidence = 3\n[paths]\ncorpus = 'articles'\n")
+    (tmp_path / "qa.toml").write_text("[llm]\nmax_tokens = 50\ncompose = false\n[paths]\ncorpus = 'articles'\n")
     monkeypatch.setenv("QA_LLM__MAX_TOKENS", "70")
     s = load_settings()
-    assert s.llm.max_tokens == 70 and s.llm.evidence == 3 and str(s.paths.corpus) == "articles"
+    assert s.llm.max_tokens == 70 and s.llm.compose is False and str(s.paths.corpus) == "articles"
 
 
 def test_a_bad_setting_names_the_field(monkeypatch, tmp_path):

@@ -12,7 +12,7 @@ import pytest
 from index.text import normalise
 from qa.web import ChatApp, build, new_session
 
-from conftest import CORPUS
+from conftest import CORPUS, FakeLLM
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -26,7 +26,7 @@ def run(app: ChatApp, question: str, session: dict, messages: list | None = None
 
 
 def test_an_answer_streams_then_shows_clickable_citations(assistant, fake_llm):
-    fake_llm.enqueue("DiDi bedient 450 Millionen registrierte Kunden [1].")
+    fake_llm.enqueue("450 Millionen registrierte Kunden")
     steps, messages, session = run(ChatApp(assistant), CUSTOMERS, new_session())
     drafts = [s[1][-1]["content"] for s in steps[1:-1]]
     assert len(drafts) >= 3 and all('class="qa-draft"' in d for d in drafts)
@@ -42,7 +42,7 @@ def test_an_answer_streams_then_shows_clickable_citations(assistant, fake_llm):
 
 def test_clicking_a_citation_shows_the_quote_highlighted_in_its_passage(assistant, fake_llm):
     app = ChatApp(assistant)
-    fake_llm.enqueue("DiDi bedient 450 Millionen registrierte Kunden [1].")
+    fake_llm.enqueue("450 Millionen registrierte Kunden")
     _, _, session = run(app, CUSTOMERS, new_session())
     panel = app.show_source(session, SimpleNamespace(key="1:1"))
     quote = session["citations"]["1:1"].quote
@@ -55,11 +55,11 @@ def test_clicking_a_citation_shows_the_quote_highlighted_in_its_passage(assistan
 
 def test_refused_quoted_and_composed_answers_look_different(assistant, fake_llm):
     app = ChatApp(assistant)
-    fake_llm.enqueue("DiDi bedient 450 Millionen registrierte Kunden [1].")
+    fake_llm.enqueue("450 Millionen registrierte Kunden")
     _, composed, session = run(app, CUSTOMERS, new_session())
     _, refused, _ = run(app, "Wann wurde Tesla gegründet?", new_session())
-    fake_llm.enqueue("Renault is a car maker.")  # not in the evidence: removed, the evidence is quoted
-    _, quoted, _ = run(app, "Wie viele registrierte Kunden hat DiDi?", new_session())
+    fake_llm.enqueue("mittlerweile")  # no name where a person is asked for: the evidence is quoted instead
+    _, quoted, _ = run(app, "Wer sind die Investoren bei DiDi?", new_session())
     assert 'data-mode="composed"' in composed[-1]["content"]
     assert 'data-mode="refused"' in refused[-1]["content"] and "qa-cite" not in refused[-1]["content"]
     assert 'data-mode="quoted"' in quoted[-1]["content"] and "qa-cite" in quoted[-1]["content"]
@@ -67,7 +67,7 @@ def test_refused_quoted_and_composed_answers_look_different(assistant, fake_llm)
 
 def test_a_follow_up_is_rewritten_and_the_rewrite_is_shown_folded(assistant, fake_llm):
     app = ChatApp(assistant)
-    fake_llm.enqueue("DiDi bedient 450 Millionen registrierte Kunden [1].", "In über 400 Metropolen [1].")
+    fake_llm.enqueue("450 Millionen registrierte Kunden", "400 Metropolen")
     _, messages, session = run(app, CUSTOMERS, new_session())
     _, messages, session = run(app, "Und in wie vielen Metropolen?", session, messages)
     folded = [m for m in messages if m.get("metadata")]
@@ -151,24 +151,25 @@ def test_too_many_files_at_once_are_refused(assistant, tmp_path):
     assert "Nothing added" in status and not (assistant.settings.paths.corpus / "f0.txt").exists()
 
 
-class EchoLLM:
+class EchoLLM(FakeLLM):
     """Answers with the question's number, slowly, token by token: interleaved answers would mix numbers."""
 
     name = "echo"
 
     def __init__(self):
+        super().__init__()
         self.active = 0
         self.overlap = False
 
-    def stream(self, prompt, max_tokens, stop):
+    def constrained(self, prompt, choose, max_tokens):
         self.active += 1
         self.overlap |= self.active > 1
         try:
             asked = prompt.rsplit("Question:", 1)[1]
-            n = "450" if "Kunden" in asked else "400"
-            for piece in ["DiDi ", "hat ", f"{n} ", "Millionen " if n == "450" else "Metropolen ", "[1]."]:
+            self.enqueue("450 Millionen" if "Kunden" in asked else "400 Metropolen")
+            for token in super().constrained(prompt, choose, max_tokens):
                 time.sleep(0.01)
-                yield piece
+                yield token
         finally:
             self.active -= 1
 
@@ -197,14 +198,16 @@ def test_two_sessions_asking_at_once_get_their_own_answers(settings, embedder):
     assert not llm.overlap
     drafts_a, messages_a, session_a = results["a"]
     drafts_b, messages_b, session_b = results["b"]
-    assert all("Metropolen" not in d for d in drafts_a) and "450" in messages_a[-1]["content"]
-    assert all("Millionen" not in d for d in drafts_b) and "400" in messages_b[-1]["content"]
+    drafts_a = [d for d in drafts_a if 'class="qa-draft"' in d]
+    drafts_b = [d for d in drafts_b if 'class="qa-draft"' in d]
+    assert drafts_a and all("Metropolen" not in d for d in drafts_a) and "450" in messages_a[-1]["content"]
+    assert drafts_b and all("Millionen" not in d for d in drafts_b) and "400" in messages_b[-1]["content"]
     assert session_a["turns"][0].question == CUSTOMERS and len(session_a["turns"]) == 1
     assert session_b["turns"][0].question.startswith("In wie vielen Metropolen")
 
 
 def test_the_api_answers_as_json_with_history(assistant, fake_llm):
-    fake_llm.enqueue("DiDi bedient 450 Millionen registrierte Kunden [1].", "In über 400 Metropolen [1].")
+    fake_llm.enqueue("450 Millionen registrierte Kunden", "400 Metropolen")
     app = ChatApp(assistant)
     first = app.ask_api(CUSTOMERS)
     assert "450 Millionen" in first["answer"] and first["citations"][0]["file"] == "002_2f609247c276f3f8.txt"

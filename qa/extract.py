@@ -1,0 +1,143 @@
+"""The short answer: the words of the evidence sentence that answer the question, chosen by the local model
+under a constraint that it can only copy a contiguous span of that sentence.
+
+The model sees worked examples (`prompts/extract_examples.toml`), the sentence and the question, then writes
+the answer token by token; at each step only the tokens that continue a span of the sentence (or end the
+answer) are allowed, and the most likely of them is taken. The first token must start a word. Whatever the
+model prefers, the result is an exact substring of the evidence, so it can never state what the evidence
+does not.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+import numpy as np
+
+from qa import numbers
+from qa.llm import LLM
+
+_ENDINGS = ("\n", ".", " [", "[")
+
+
+@dataclass(frozen=True)
+class Span:
+    text: str
+    start: int  # offsets into the evidence sentence
+    end: int
+
+
+class SpanExtractor:
+    def __init__(self, llm: LLM, prompts_dir: Path, max_tokens: int = 24):
+        self.llm = llm
+        self.max_tokens = max_tokens
+        folder = Path(prompts_dir)
+        self.template = Template((folder / "extract.txt").read_text(encoding="utf-8").rstrip())
+        raw = tomllib.loads((folder / "extract_examples.toml").read_text(encoding="utf-8"))
+        self.examples = "\n\n".join(
+            f"Source: {e['source']}\nQuestion: {e['question']}\nAnswer: {e['answer']}" for e in raw["example"])
+        self._endings: set[int] | None = None
+
+    def prompt(self, sentence: str, question: str) -> str:
+        return self.template.substitute(examples=self.examples, evidence=" ".join(sentence.split()),
+                                        question=" ".join(question.split()))
+
+    def endings(self) -> set[int]:
+        if self._endings is None:
+            self._endings = {t for e in _ENDINGS for t in self.llm.tokenize(e)[:1]}
+        return self._endings
+
+    def extract(self, sentence: str, question: str, may_start=None) -> Span | None:
+        """The span of `sentence` the model answers with, or None when it would rather not copy anything.
+        `may_start(word)` says whether a span may begin with that word of the sentence (default: any)."""
+        stream = self.stream(sentence, question, may_start)
+        while True:
+            try:
+                next(stream)
+            except StopIteration as done:
+                return done.value
+
+    def stream(self, sentence: str, question: str, may_start=None) -> Generator[str, None, Span | None]:
+        """As `extract`, yielding the answer's text piece by piece as the model chooses it."""
+        flat = " ".join(sentence.split())
+        tokens = self.llm.tokenize(" " + flat)
+        pieces = [self.llm.detokenize([t]) for t in tokens]
+        offsets, at = [], -1  # each token's start in `flat` (the leading space is at -1)
+        for p in pieces:
+            offsets.append(at)
+            at += len(p)
+        starts = [i for i, p in enumerate(pieces) if p.startswith(" ")
+                  and (may_start is None or may_start(flat[offsets[i] + 1 :].split(" ", 1)[0]))]
+        if not starts:
+            return None
+        endings = sorted(self.endings())
+        chosen: list[int] = []
+        live: list[int] = []  # positions in `tokens` the next token may take
+        path = [0.0]  # log-probability of the tokens chosen so far
+        stops: list[float] = []  # log-probability of the whole answer ending after 1, 2, … tokens
+
+        def choose(logits: np.ndarray) -> int | None:
+            nonlocal live
+            top = float(logits.max())
+            norm = top + float(np.log(np.exp(logits - top).sum()))
+            end = float(logits[endings].max())
+            if chosen:
+                stops.append(path[-1] + end - norm)
+            candidates = [i for i in live if i < len(tokens)] if chosen else starts
+            if not candidates:
+                return None
+            best = max(candidates, key=lambda i: logits[tokens[i]])
+            if chosen and end > logits[tokens[best]]:
+                return None
+            live = [i + 1 for i in candidates if tokens[i] == tokens[best]]
+            chosen.append(best)
+            path.append(path[-1] + float(logits[tokens[best]]) - norm)
+            return tokens[best]
+
+        out = []
+        for token in self.llm.constrained(self.prompt(sentence, question), choose, self.max_tokens):
+            out.append(token)
+            yield pieces[chosen[-1]] if len(out) > 1 else pieces[chosen[-1]].lstrip()
+        if not out:
+            return None
+        # The greedy path ends where ending is likelier than going on; the answer ends where the whole answer,
+        # ending included, is likeliest along that path (a copy running on to the sentence's end is unlikely
+        # as a whole even when each next word is likely).
+        length = 1 + int(np.argmax(stops)) if stops else len(out)
+        return locate(sentence, self.llm.detokenize(out[:length]))
+
+
+def _whole_quantities(sentence: str, start: int, end: int) -> int:
+    """Where a span must end so as not to cut a quantity in two ("450" of "450 Millionen", "1" of "1 billion
+    dollars"): a number at its end takes the scale words and currency that follow it."""
+    for q in numbers.quantities(sentence[start:], "en") + numbers.quantities(sentence[start:], "de"):
+        pattern = r"\s*".join(re.escape(t) for t in q.text.split())
+        for m in re.finditer(pattern, sentence[start:]):
+            a, b = start + m.start(), start + m.end()
+            if a < end < b:
+                end = b
+    return end
+
+
+def locate(sentence: str, text: str) -> Span | None:
+    """`text` (words separated by single spaces) found in `sentence`, trimmed of trailing commas and the like,
+    and of the sentence's own full stop."""
+    text = text.strip().rstrip(",;:")
+    if not text:
+        return None
+    pattern = r"\s+".join(re.escape(w) for w in text.split())
+    m = re.search(pattern, sentence)
+    if m is None:
+        return None
+    end = m.end()
+    while end < len(sentence) and (sentence[end].isalnum() and sentence[end - 1].isalnum()):
+        end += 1  # a span never ends inside a word
+    end = _whole_quantities(sentence, m.start(), end)
+    if end == len(sentence.rstrip()) and sentence[end - 1 : end] in ".!?。！？" and end - 1 > m.start():
+        end -= 1
+    return Span(sentence[m.start() : end], m.start(), end)

@@ -1,0 +1,175 @@
+"""One question through the steps, in one place: which evidence is shown, in what order, and what is said.
+
+    question ─► language (names set aside) ─► standalone question (follow-ups) ─► translations
+             ─► retrieval (chunks, candidate sentences) ─► ranking and the decision to answer (qa.evidence)
+             ─► short answer: the words of the best sentence that answer, chosen by the model (qa.extract),
+                translated into the question's language when the sentence is in another (qa.translate)
+             ─► checks (qa.verify) ─► Answer
+
+An answer is one of three kinds: `composed` (a short answer in the question's language, checked, followed by
+the sentence it rests on, quoted), `quoted` (the sentence alone, when no short answer passes the checks) or
+`refused` (the evidence models judge that no sentence answers). The model never writes free text that is
+shown: what it chooses is copied from the evidence or translated from such a copy and checked.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.language import detect_language
+from qa import answer_types, numbers, protocol, verify
+from qa.evidence import Calibration, Question, Ranked, rank
+from qa.extract import SpanExtractor
+from qa.followup import Turn, rewrite
+from qa.records import Answer, Document, Evidence, Timings
+from qa.retrieve import Retriever
+from qa.settings import Settings
+from qa.translate import Translator
+
+QUESTION_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt", "ru", "zh", "ja", "pl", "tr", "sv", "da")
+_NAMEISH = re.compile(r"(?<=\w)[\s,]+([A-ZÀ-ÖØ-ÞА-Я][\w'’.-]*|\w*\d\w*)")
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of the answer as the model chooses it (before it is checked)."""
+
+    text: str
+
+
+def set_names_aside(question: str) -> str:
+    """The question without its names and numbers (capitalised words after the first, words with digits):
+    "Wer leitet DiDi Chuxing?" is German however English its names."""
+    return _NAMEISH.sub(" ", question)
+
+
+class Pipeline:
+    """The steps of answering, over one loaded index and the models; built by `qa.assistant.Assistant`."""
+
+    def __init__(self, settings: Settings, documents: dict[str, Document], retriever: Retriever,
+                 extractor: SpanExtractor, translator: Callable[[], Translator | None],
+                 embed: Callable[[list[str]], np.ndarray]):
+        self.settings = settings
+        self.documents = documents
+        self.retriever = retriever
+        self.extractor = extractor
+        self._translator = translator
+        self.embed = embed
+        self.languages = sorted({d.language for d in documents.values()})
+
+    @property
+    def calibration(self) -> Calibration:
+        return Calibration.load(self.settings.retrieval.calibration)
+
+    # -- the steps ---------------------------------------------------------------------------------
+    def question_language(self, question: str) -> str:
+        candidates = self.settings.ingest.languages or QUESTION_LANGUAGES
+        aside = set_names_aside(question)
+        return detect_language(aside if len(aside.split()) >= 2 else question, candidates)
+
+    def doc_language(self, ev: Evidence) -> str:
+        return self.documents[ev.doc_id].language
+
+    def translations(self, question: str, language: str) -> tuple[str, ...]:
+        """The question in each other language the index holds articles in (when enabled)."""
+        translator = self._translator() if self.settings.retrieval.translate_queries else None
+        if translator is None:
+            return ()
+        targets = [lang for lang in self.languages if lang != language][:2]
+        found = (translator.translate(question, language, target) for target in targets)
+        return tuple(t for t in found if t and t.casefold() != question.casefold())
+
+    def run(self, question: str, history: Sequence[Turn], model: dict[str, str]) -> Iterator[Token | Answer]:
+        t0 = time.perf_counter()
+        language = self.question_language(question)
+        standalone = rewrite(question, history, language)
+        t_rewritten = time.perf_counter()
+        translations = self.translations(standalone, language)
+        t_translated = time.perf_counter()
+        retrieval = self.retriever.retrieve(standalone, translations)
+        q = Question.of(standalone, language, translations, self.retriever.idf)
+        ranked = rank(q, retrieval, self.calibration, self.doc_language)
+        t_ranked = time.perf_counter()
+        shown = ranked.evidence[: self.settings.retrieval.max_evidence]
+        base = dict(question=question, language=language, model=model, evidence=shown, rewritten=standalone,
+                    translations=translations, hits=retrieval.hits)
+
+        def timings(first: float | None, done: float) -> Timings:
+            end = time.perf_counter()
+            return Timings(t_rewritten - t0, t_translated - t_rewritten, t_ranked - t_translated,
+                           (first or done) - t0, done - t_ranked, end - done, end - t0)
+
+        if not ranked.answerable:
+            now = time.perf_counter()
+            yield Answer(text=protocol.refusal(language), citations=(), refused=True, timings=timings(None, now),
+                         mode="refused", **base)
+            return
+        best = ranked.evidence[0]
+        first, raw = None, ""
+        span = None
+        if self.settings.llm.compose:
+            stream = self.extractor.stream(best.text, standalone, self._may_start(q.kind))
+            while True:
+                try:
+                    piece = next(stream)
+                except StopIteration as done:
+                    span = done.value
+                    break
+                first = first or time.perf_counter()
+                raw += piece
+                yield Token(piece)
+        claim = self.short_answer(q, translations, best, span)
+        done = time.perf_counter()
+        if claim is not None:
+            text, mode = protocol.short_answer(claim, best.n, best.text), "composed"
+        elif answer_types.holds(q.kind, best.text, self.doc_language(best), standalone):
+            text, mode = protocol.quoted(language, best.text, best.n), "quoted"
+        else:  # a quote that lacks the kind of answer asked for does not answer
+            yield Answer(text=protocol.refusal(language), citations=(), refused=True, timings=timings(first, done),
+                         mode="refused", raw=raw, **base)
+            return
+        yield Answer(text=text, citations=(best.citation(),), refused=False, timings=timings(first, done),
+                     mode=mode, raw=raw, **base)
+
+    # -- the short answer ------------------------------------------------------------------------
+    def short_answer(self, q: Question, translations: tuple[str, ...], best: Evidence, span) -> str | None:
+        """The checked short answer in the question's language, or None. A span that no checked translation
+        renders stays as it is only when it reads the same in every language (names, numbers)."""
+        if span is None:
+            return None
+        ev_language = self.doc_language(best)
+        questions = (q.text, *translations)
+        names = set().union(*q.names)
+        check = verify.check_claim(span.text, ev_language, questions, q.kind, best.text, ev_language, names,
+                                   (span.start, span.end))
+        if not check.ok:
+            return None
+        if ev_language == q.language:
+            return span.text
+        neutral = verify.reads_the_same(span.text)
+        translated = self._translator().translate(span.text, ev_language, q.language) \
+            if self._translator() is not None else None
+        if not translated or translated.casefold() == span.text.casefold():
+            return span.text if neutral else None
+        vectors = self.embed([span.text, translated])
+        similarity = float(vectors[0] @ vectors[1])
+        if verify.translation_holds(span.text, ev_language, translated, q.language, similarity,
+                                    self.calibration.meta.get("translation_min_similarity", 1.0)) and \
+                verify.check_claim(translated, q.language, questions, q.kind, best.text, ev_language).ok:
+            return translated
+        return span.text if neutral else None
+
+    @staticmethod
+    def _may_start(kind: str):
+        """Where a short answer of the asked kind may begin: a number at a digit or a number word, a date also
+        at a month's name; other kinds anywhere."""
+        if kind == answer_types.NUMBER:
+            return lambda w: bool(re.match(r"\W*\d", w)) or w.casefold().strip(",.;:") in numbers.WORDS
+        if kind == answer_types.DATE:
+            return lambda w: bool(re.match(r"\W*\d", w)) or answer_types.has_date(w)
+        return None
