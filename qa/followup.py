@@ -48,8 +48,12 @@ _QUESTION_WORDS = {
 }
 
 
+_QUOTED = re.compile(r"“[^”]*”|„[^“”]*[“”]|«[^»]*»|\"[^\"]*\"")
+
+
 def _names(text: str) -> list[str]:
-    text = protocol.CITATION.sub("", text)
+    """Names in the text's own words: quoted sources are set aside (an answer quotes its evidence)."""
+    text = _QUOTED.sub(" ", protocol.CITATION.sub("", text))
     found = []
     for m in _NAME.finditer(text):
         words = [w for w in m.group(0).split() if w.casefold() not in _QUESTION_WORDS]

@@ -99,10 +99,12 @@ class Pipeline:
         base = dict(question=question, language=language, model=model, evidence=shown, rewritten=standalone,
                     translations=translations, hits=retrieval.hits)
 
-        def timings(first: float | None, done: float) -> Timings:
+        def timings(first: float | None, extracted: float) -> Timings:
+            """Retrieval includes ranking; generation is the short answer's extraction; the check includes its
+            translation."""
             end = time.perf_counter()
             return Timings(t_rewritten - t0, t_translated - t_rewritten, t_ranked - t_translated,
-                           (first or done) - t0, done - t_ranked, end - done, end - t0)
+                           (first or extracted) - t0, extracted - t_ranked, end - extracted, end - t0)
 
         if not ranked.answerable:
             now = time.perf_counter()
@@ -123,8 +125,8 @@ class Pipeline:
                 first = first or time.perf_counter()
                 raw += piece
                 yield Token(piece)
-        claim = self.short_answer(q, translations, best, span)
         done = time.perf_counter()
+        claim = self.short_answer(q, translations, best, span)
         if claim is not None:
             text, mode = protocol.short_answer(claim, best.n, best.text), "composed"
         elif answer_types.holds(q.kind, best.text, self.doc_language(best), standalone):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -179,6 +180,8 @@ def answer_html(answer: Answer, number: int, documents: dict) -> str:
         return f'<a href="#" class="qa-cite" data-key="{number}:{n}">{text}</a>'
 
     text = html.escape(answer.text)
+    if answer.mode == "composed":  # the short answer stands out from the sentence it rests on
+        text = re.sub(r"^(.+?)(?= \[\d+\] — )", r'<strong class="qa-short">\1</strong>', text, count=1)
     for c in answer.citations:
         text = text.replace(f"[{c.n}]", cite(c.n, f"[{c.n}]"))
     sources = "".join(

@@ -22,7 +22,7 @@ def test_replay_decodes_the_answers_own_tokens(default_models, real_data):
     assistant = Assistant(settings, llm=llm)
     replay = Replay(llm)
     try:
-        questions = ["How many registered customers does DiDi serve?",
+        questions = ["Wie viele registrierte Kunden hat DiDi?",  # evidence in the question's language: no translation
                      "Which alliance did Renault-Nissan-Mitsubishi join?"]
         first = {}
         for i, question in enumerate(questions):

@@ -26,3 +26,9 @@ def test_an_elliptical_follow_up_takes_the_previous_subject():
 
 def test_without_history_nothing_changes():
     assert rewrite("What did he say?", [], "en") == "What did he say?"
+
+
+def test_names_in_the_quoted_evidence_of_an_answer_are_not_the_subject():
+    answer = "450 million registered customers [1] — “Zu den Investoren bei DiDi gehören u.a. Alibaba und Tencent.”"
+    turn = Turn("How many registered customers does DiDi serve?", answer)
+    assert rewrite("Who are its investors?", [turn], "en") == "Who are DiDi investors?"

@@ -34,6 +34,7 @@ def test_an_answer_streams_then_shows_clickable_citations(assistant, fake_llm):
     assert messages[0] == {"role": "user", "content": CUSTOMERS}
     final = messages[-1]["content"]
     assert 'data-mode="composed"' in final and "450 Millionen registrierte Kunden" in final
+    assert '<strong class="qa-short">450 Millionen registrierte Kunden</strong> <a href="#" class="qa-cite"' in final
     assert '<a href="#" class="qa-cite" data-key="1:1">[1]</a>' in final
     assert "Renault-Nissan wird Partner der DiDi Auto Alliance" in final  # the source list names the article
     assert re.search(r"total \d+\.\d\d s", final)

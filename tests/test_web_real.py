@@ -27,7 +27,7 @@ SCREENSHOT = ROOT / "docs" / "chat.png"
 CUSTOMERS = "How many registered customers does DiDi serve?"
 INVESTORS = "Who are its investors?"  # only makes sense after CUSTOMERS
 CEO = "Who is DiDi's chief executive?"
-PROMISE = "What did he say DiDi would offer its partners?"  # only makes sense after CEO
+PROMISE = "What did he promise the partners?"  # only makes sense after CEO
 ELECTRIC = "Wie viele Elektroautos will Renault-Nissan bis 2022 herausbringen?"
 
 
@@ -176,7 +176,7 @@ def test_two_browser_sessions_at_once_keep_their_own_conversations(server, brows
     assert "Cheng Wei" not in chat_b and "leasing" not in chat_b
     for page in (a, b):
         page.get_by_text("Follow-up understood as").click()
-    a.get_by_text("What did Cheng Wei say DiDi would offer its partners?").wait_for()
+    a.get_by_text("What did Cheng Wei promise the partners?").wait_for()
     b.get_by_text("Who are DiDi investors?").wait_for()
     a.close()
     b.close()
