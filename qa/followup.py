@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qa import protocol
+from qa import answer_types, protocol
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,13 @@ def _names(text: str) -> list[str]:
 
 
 def _person(turn: Turn) -> str | None:
-    """The last multi-word name (a person's, most likely) in the answer, else in the question."""
-    for text in (turn.answer, turn.question):
+    """The first multi-word name (a person's, most likely) of the turn: in its answer when the question asked
+    who, else in its question first ("Welche Position hat Ogi Redzic?" is about Ogi Redzic, whatever titles
+    the answer names)."""
+    texts = (turn.answer, turn.question)
+    if answer_types.asked(turn.question, "") != answer_types.PERSON:
+        texts = texts[::-1]
+    for text in texts:
         multi = [n for n in _names(text) if len(n.split()) >= 2]
         if multi:
             return multi[0]

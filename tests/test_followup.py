@@ -32,3 +32,10 @@ def test_names_in_the_quoted_evidence_of_an_answer_are_not_the_subject():
     answer = "450 million registered customers [1] — “Zu den Investoren bei DiDi gehören u.a. Alibaba und Tencent.”"
     turn = Turn("How many registered customers does DiDi serve?", answer)
     assert rewrite("Who are its investors?", [turn], "en") == "Who are DiDi investors?"
+
+
+def test_he_is_the_person_the_question_named_unless_it_asked_who():
+    turn = Turn("Welche Position hat Ogi Redzic?", "Senior VP of Mobility [1] — “Ogi Redzic, Senior VP of Mobility”")
+    assert rewrite("What did he call China?", [turn], "en") == "What did Ogi Redzic call China?"
+    asked_who = Turn("Who is the CEO of DiDi?", "Cheng Wei [1] — “According to Cheng Wei, the CEO of DiDi”")
+    assert rewrite("What did he promise?", [asked_who], "en") == "What did Cheng Wei promise?"
