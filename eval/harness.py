@@ -137,6 +137,9 @@ def score_answer(q: GoldQuestion, answer: Answer, detect, doc_language: dict[str
         out["fact_strict"] = out["fact_partial"] = out["fact_tokens"] = out["native"] = 0.0
     if answer.mode == "quoted":
         out["wrong_quote"] = not q.answerable or out["fact_strict"] < 1.0
+    short = protocol.short_part(answer.text) if answer.mode == "composed" else None
+    if q.answerable and short is not None:
+        out["short_holds"] = all(match_fact(f.any_of, short) == FULL for f in vital_facts)
     if q.answerable and documents is not None:
         spans = gold_spans(q, documents)
         top = answer.evidence[0] if answer.evidence else None
@@ -299,6 +302,8 @@ def aggregate(rows: list[dict], retrieval_only: bool) -> dict:
         out["answerable_refused"] = metrics.mean([1.0 if s["refused"] else 0.0 for s in ans_scores])
         ranked = [s["evidence_r1"] for s in ans_scores if "evidence_r1" in s]
         out["evidence_r1"] = metrics.mean([1.0 if r else 0.0 for r in ranked]) if ranked else None
+        short = [s["short_holds"] for s in ans_scores if "short_holds" in s]
+        out["short_answer_recall"] = metrics.mean([1.0 if h else 0.0 for h in short]) if short else None
         first = [s["first_chunk_strict"] for s in ans_scores if "first_chunk_strict" in s]
         out["first_chunk_recall"] = metrics.mean(first) if first else None
     if unanswerable:
@@ -361,7 +366,7 @@ def _fmt(v) -> str:
 COLUMNS = [
     ("questions", "n"), ("recall_at_1", "R@1"), ("recall_at_5", "R@5"), ("mrr_at_10", "MRR@10"),
     ("evidence_r1", "evidence R@1"), ("fact_recall_strict", "facts strict"), ("native_recall", "native"),
-    ("fact_recall_tokens", "fact tokens"), ("first_chunk_recall", "first chunk"),
+    ("fact_recall_tokens", "fact tokens"), ("short_answer_recall", "short holds"), ("first_chunk_recall", "first chunk"),
     ("citation_precision", "cit. prec."), ("unsupported_number_rate", "unsupp. nums"),
     ("refusal_accuracy", "refusal acc."), ("answerable_refused", "answerable refused"),
     ("refusal_unanswerable", "unanswerable refused"), ("wrong_quote_rate", "wrong quotes"),

@@ -131,13 +131,13 @@ def answer_features(question: Question, ranked: Sequence[Evidence], top_row: np.
     `top_score` is its linear score, which unlike a share among the candidates says how good it is alone)."""
     top = ranked[0]
     second = ranked[1].score if len(ranked) > 1 else 0.0
-    names = dict(zip(SENTENCE_FEATURES, top_row))
+    row = dict(zip(SENTENCE_FEATURES, top_row))
     anywhere = question.names_share(" ".join(e.text for e in ranked))
     holds = question.kind == answer_types.OTHER or answer_types.holds(question.kind, top.text, doc_language(top),
                                                                       question.text)
     near = question.kind == answer_types.OTHER or any(
         answer_types.holds(question.kind, e.text, doc_language(e), question.text) for e in ranked[:3])
-    return np.array([top.score, top.score - second, names["cos_best"], names["lexical_idf"], names["names"],
+    return np.array([top.score, top.score - second, row["cos_best"], row["lexical_idf"], row["names"],
                      anywhere, float(holds), float(question.kind == answer_types.OTHER),
                      question.keys_share(top.text), question.keys_share(" ".join(e.text for e in ranked)),
                      float(near), *question.keys_rarity(top.text), top_score], np.float32)

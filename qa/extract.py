@@ -3,9 +3,9 @@ under a constraint that it can only copy a contiguous span of that sentence.
 
 The model sees worked examples (`prompts/extract_examples.toml`), the sentence and the question, then writes
 the answer token by token; at each step only the tokens that continue a span of the sentence (or end the
-answer) are allowed, and the most likely of them is taken. The first token must start a word. Whatever the
-model prefers, the result is an exact substring of the evidence, so it can never state what the evidence
-does not.
+answer) are allowed, and the most likely of them is taken. The first token must start a word. The answer ends
+where the whole answer, its ending included, is likeliest along that path. Whatever the model prefers, the
+result is an exact substring of the evidence, so it can never state what the evidence does not.
 """
 
 from __future__ import annotations

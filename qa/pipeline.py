@@ -154,8 +154,8 @@ class Pipeline:
         if ev_language == q.language:
             return span.text
         neutral = verify.reads_the_same(span.text)
-        translated = self._translator().translate(span.text, ev_language, q.language) \
-            if self._translator() is not None else None
+        translator = self._translator()
+        translated = translator.translate(span.text, ev_language, q.language) if translator is not None else None
         if not translated or translated.casefold() == span.text.casefold():
             return span.text if neutral else None
         vectors = self.embed([span.text, translated])

@@ -73,6 +73,15 @@ def short_answer(claim: str, n: int, sentence: str) -> str:
     return f"{claim.strip()} {cite(n)} — {_in_quotes(sentence)}"
 
 
+_SHORT = re.compile(r"^(.+?) \[\d+\] — ")
+
+
+def short_part(text: str) -> str | None:
+    """The short answer of a text `short_answer` made, without its citation and quoted sentence."""
+    m = _SHORT.match(text)
+    return m.group(1) if m else None
+
+
 _REFUSAL_VARIANTS = re.compile(
     r"(?i)^\W*(the )?sources? (do(es)?n[’']?t|do(es)? not) (say|mention|tell)|"
     r"^\W*(die )?quellen? (sag(t|en|e)?|nenn(t|en|e)?|erwähn(t|en|e)?) (dazu |das )?nichts|^\W*(i|we) (do not|don[’']?t) know|"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import os
-import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
+from qa import protocol  # noqa: E402
 from qa.assistant import Assistant, Token  # noqa: E402
 from qa.errors import QAError, ServeError  # noqa: E402
 from qa.followup import Turn, recent  # noqa: E402
@@ -180,8 +180,9 @@ def answer_html(answer: Answer, number: int, documents: dict) -> str:
         return f'<a href="#" class="qa-cite" data-key="{number}:{n}">{text}</a>'
 
     text = html.escape(answer.text)
-    if answer.mode == "composed":  # the short answer stands out from the sentence it rests on
-        text = re.sub(r"^(.+?)(?= \[\d+\] — )", r'<strong class="qa-short">\1</strong>', text, count=1)
+    short = protocol.short_part(answer.text) if answer.mode == "composed" else None
+    if short:  # the short answer stands out from the sentence it rests on
+        text = f'<strong class="qa-short">{html.escape(short)}</strong>' + text[len(html.escape(short)):]
     for c in answer.citations:
         text = text.replace(f"[{c.n}]", cite(c.n, f"[{c.n}]"))
     sources = "".join(

@@ -99,7 +99,11 @@ def test_native_recall_needs_the_fact_in_the_askers_language_outside_foreign_quo
     scores = harness.score_answer(gold, foreign, lambda t, d: d, languages)
     assert scores["fact_strict"] == 1.0 and scores["native"] == 0.0 and scores["wrong_quote"] is False
     translated = _answer(f"pasture for cattle [1] — “{quote}”", "composed", [("de.txt", quote)])
-    assert harness.score_answer(gold, translated, lambda t, d: d, languages)["native"] == 1.0
+    scores = harness.score_answer(gold, translated, lambda t, d: d, languages)
+    assert scores["native"] == 1.0 and scores["short_holds"] is True
+    vague = _answer(f"land [1] — “{quote}”", "composed", [("de.txt", quote)])
+    scores = harness.score_answer(gold, vague, lambda t, d: d, languages)
+    assert scores["fact_strict"] == 1.0 and scores["short_holds"] is False and scores["native"] == 0.0
     same = _answer("The sources say: “Most land is pasture for cattle.” [1]", "quoted",
                    [("en.txt", "Most land is pasture for cattle.")])
     assert harness.score_answer(gold, same, lambda t, d: d, languages)["native"] == 1.0
