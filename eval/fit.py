@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,8 +96,7 @@ def collect(suite_name: str, cache: Path) -> list[Item]:
                             "text": e.text, "score": e.score} for e in r.evidence],
                           [list(s) for s in r.signals], labels,
                           {e.doc_id: doc_languages[e.doc_id] for e in r.evidence}, rarity))
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text("".join(json.dumps(i.__dict__, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
+    _write(cache, "".join(json.dumps(i.__dict__, ensure_ascii=False) + "\n" for i in items))
     return items
 
 
@@ -153,8 +153,7 @@ def collect_translations(data: Path, recollect: bool) -> list[dict]:
         rows.append({"id": q.id, "split": q.split, "source": source, "target": target, "text": text,
                      "translation": out, "similarity": float(v[0] @ v[1]), "gold": forms[target],
                      "right": match_fact(forms[target], out) == FULL or token_f1(forms[target], out) >= 0.5})
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    _write(cache, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     return rows
 
 
@@ -168,6 +167,8 @@ def fit_translation(rows: list[dict]) -> float:
 
 def translation_report(rows: list[dict], cut: float) -> dict:
     shown = [r for r in rows if r["similarity"] >= cut]
+    if not rows:
+        return {"pairs": 0}
     return {"pairs": len(rows), "right_among_all": round(_mean([r["right"] for r in rows]), 3),
             "shown": round(len(shown) / len(rows), 3), "right_among_shown": round(_mean([r["right"] for r in shown]) or 0, 3),
             "right_withheld": round(_mean([r["right"] and r["similarity"] < cut for r in rows]), 3)}
@@ -287,6 +288,14 @@ def report(name: str, items: list[Item], calibration: ev_lib.Calibration) -> dic
     return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in out.items()}
 
 
+def _write(path: Path, text: str) -> None:
+    """All or nothing: an interrupted run leaves the earlier file, never a truncated one that loads."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def _mean(values) -> float | None:
     values = [float(v) for v in values]
     return sum(values) / len(values) if values else None
@@ -323,8 +332,8 @@ def main() -> None:
                           [r for r in translations if r["split"] == "A"], cut),
                       "translations, half B (held out)": translation_report(
                           [r for r in translations if r["split"] == "B"], cut)}
-    args.out.write_text(json.dumps({"meta": meta, "sentence": sentence.to_json(), "answer": answer.to_json()},
-                                   indent=1) + "\n", encoding="utf-8")
+    _write(args.out, json.dumps({"meta": meta, "sentence": sentence.to_json(), "answer": answer.to_json()},
+                                indent=1) + "\n")
     ev_lib._load.cache_clear()
     for name, figures in meta["checks"].items():
         print(f"{name:28} " + "  ".join(f"{k} {v}" for k, v in figures.items()))

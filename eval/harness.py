@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import platform
 import re
 import time
@@ -350,11 +351,11 @@ def gate(summary: dict, thresholds: dict) -> list[str]:
     overall = summary["all"]
     for name, floor in thresholds.get("min", {}).items():
         value = overall.get(name)
-        if value is None or value < floor:
+        if value is None or math.isnan(value) or value < floor:
             failures.append(f"{name} = {_fmt(value)} is below its threshold {floor}")
     for name, ceiling in thresholds.get("max", {}).items():
         value = overall.get(name)
-        if value is None or value > ceiling:
+        if value is None or math.isnan(value) or value > ceiling:
             failures.append(f"{name} = {_fmt(value)} is above its threshold {ceiling}")
     return failures
 

@@ -23,6 +23,8 @@ from qa import numbers
 from qa.llm import LLM
 
 _ENDINGS = ("\n", ".", " [", "[")
+# Scripts written without spaces between words (Chinese, Japanese): any character may start or end a word.
+_SPACELESS = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,19 @@ class SpanExtractor:
         for p in pieces:
             offsets.append(at)
             at += len(p)
-        starts = [i for i, p in enumerate(pieces) if p.startswith(" ")
-                  and (may_start is None or may_start(flat[offsets[i] + 1 :].split(" ", 1)[0]))]
+        def word_start(i: int) -> int | None:
+            """Where token i starts a word in `flat`, if it does."""
+            piece = pieces[i]
+            if piece.startswith(" "):
+                return offsets[i] + 1
+            at = offsets[i]
+            if piece and at > 0 and (_SPACELESS.match(piece[0]) or _SPACELESS.match(flat[at - 1])):
+                return at
+            return None
+
+        begins = {i: word_start(i) for i in range(len(pieces))}
+        starts = [i for i, at in begins.items() if at is not None
+                  and (may_start is None or may_start(flat[at:].split(" ", 1)[0]))]
         if not starts:
             return None
         endings = sorted(self.endings())
@@ -109,7 +122,7 @@ class SpanExtractor:
         # ending included, is likeliest along that path (a copy running on to the sentence's end is unlikely
         # as a whole even when each next word is likely).
         length = 1 + int(np.argmax(stops)) if stops else len(out)
-        return locate(sentence, self.llm.detokenize(out[:length]))
+        return locate(sentence, self.llm.detokenize(out[:length]), at=begins[chosen[0]])
 
 
 def _whole_quantities(sentence: str, start: int, end: int) -> int:
@@ -124,20 +137,30 @@ def _whole_quantities(sentence: str, start: int, end: int) -> int:
     return end
 
 
-def locate(sentence: str, text: str) -> Span | None:
+def locate(sentence: str, text: str, at: int | None = None) -> Span | None:
     """`text` (words separated by single spaces) found in `sentence`, trimmed of trailing commas and the like,
-    and of the sentence's own full stop."""
+    and of the sentence's own full stop. Where it occurs more than once, the occurrence that starts nearest
+    to `at`, an offset into the sentence with its runs of white space made single spaces (as the model saw
+    it); else the first."""
     text = text.strip().rstrip(",;:")
     if not text:
         return None
     pattern = r"\s+".join(re.escape(w) for w in text.split())
-    m = re.search(pattern, sentence)
-    if m is None:
+    found = list(re.finditer(pattern, sentence))
+    if not found:
         return None
+    m = found[0] if at is None else min(found, key=lambda f: abs(_flat_offset(sentence, f.start()) - at))
     end = m.end()
-    while end < len(sentence) and (sentence[end].isalnum() and sentence[end - 1].isalnum()):
+    while end < len(sentence) and (sentence[end].isalnum() and sentence[end - 1].isalnum()) \
+            and not (_SPACELESS.match(sentence[end]) or _SPACELESS.match(sentence[end - 1])):
         end += 1  # a span never ends inside a word
     end = _whole_quantities(sentence, m.start(), end)
     if end == len(sentence.rstrip()) and sentence[end - 1 : end] in ".!?。！？" and end - 1 > m.start():
         end -= 1
     return Span(sentence[m.start() : end], m.start(), end)
+
+
+def _flat_offset(sentence: str, i: int) -> int:
+    """Offset `i` of `sentence` in `" ".join(sentence.split())`."""
+    before = sentence[:i]
+    return len(" ".join(before.split())) + (1 if before.strip() and before[-1].isspace() else 0)

@@ -66,7 +66,7 @@ class FakeLLM:
 
     def tokenize(self, text):
         out = []
-        for piece in re.findall(r"\n| ?\[| ?[^\s\[\].,;:!?]+| ?[.,;:!?\]]| ", text):
+        for piece in re.findall(r"\n| ?\[|[\u3400-\u9fff。]| ?[^\s\[\].,;:!?\u3400-\u9fff。]+| ?[.,;:!?\]]| ", text):
             if piece not in self._ids:
                 self._ids[piece] = len(self._pieces)
                 self._pieces.append(piece)
@@ -78,7 +78,8 @@ class FakeLLM:
 
     def constrained(self, prompt, choose, max_tokens):
         reply = self._reply(prompt)
-        wanted = self.tokenize(" " + reply) if reply.strip() else []
+        spaced = not re.search(r"[\u3400-\u9fff]", reply)  # Chinese is written without spaces
+        wanted = self.tokenize(" " * spaced + reply) if reply.strip() else []
         end = self.tokenize("\n")[0]
         for j in range(max_tokens):
             logits = np.zeros(len(self._pieces), np.float32)

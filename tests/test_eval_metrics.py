@@ -52,6 +52,13 @@ def test_the_gate_names_what_misses():
                         "unsupported_number_rate = 0.100 is above its threshold 0.02"]
 
 
+def test_a_score_that_could_not_be_measured_misses_its_gate():
+    failures = harness.gate({"all": {"fact_recall_strict": float("nan")}}, {"min": {"fact_recall_strict": 0.6},
+                                                                          "max": {"answerable_refused": 0.1}})
+    assert failures == ["fact_recall_strict = nan is below its threshold 0.6",
+                        "answerable_refused = n/a is above its threshold 0.1"]
+
+
 def test_the_shipped_thresholds_are_the_real_gate():
     t = harness.load_thresholds()
     assert t["min"]["fact_recall_strict"] > 0.5 and t["max"]["unsupported_number_rate"] < 0.05

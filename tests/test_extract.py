@@ -55,3 +55,20 @@ def test_a_span_keeps_whole_words_whole_quantities_and_drops_the_full_stop():
     assert locate("It was founded by Rollo.", "Rollo.").text == "Rollo"
     assert locate("It was founded by the U.S. Army in 1950.", "the U.S.").text == "the U.S."
     assert locate(SENTENCE, "Tesla") is None
+
+
+def test_in_chinese_an_answer_may_start_inside_the_sentence():
+    sentence = "该公司的注册用户超过450万。"
+    span = extractor("450万").extract(sentence, "该公司有多少用户？", may_start=lambda word: word[:1].isdigit())
+    assert span is not None and span.text == "450万"
+    assert sentence[span.start : span.end] == "450万"
+
+
+def test_of_two_occurrences_the_span_is_the_one_the_model_copied():
+    sentence = "Sixt paid 20 million in 2015, and BMW paid  20 million for the rest."
+    second = sentence.index("20 million", 20)
+    assert locate(sentence, "20 million").start == sentence.index("20 million")
+    flat_second = " ".join(sentence.split()).index("20 million", 20)
+    assert locate(sentence, "20 million", at=flat_second).start == second
+    span = extractor("20 million for the rest").extract(sentence, "What did BMW pay?")
+    assert span.start == second and span.text == "20 million for the rest"
