@@ -173,10 +173,22 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml))
 
 
+# Settings that older versions read, with what replaced them: an old qa.toml then says what to do.
+REMOVED = {
+    "retrieval.min_evidence_score": "the evidence models of qa/calibration.json decide what is evidence",
+    "llm.evidence": "the model reads the one best sentence the evidence models choose",
+    "llm.evidence_tokens": "the model reads the one best sentence the evidence models choose",
+    "llm.trust_refusal": "the evidence models decide when to refuse",
+}
+
+
 def load_settings(**overrides) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
+        if where in REMOVED:
+            raise ConfigError(f"setting {where} no longer exists ({REMOVED[where]}): remove it from "
+                              f"{os.environ.get('QA_CONFIG', 'qa.toml')}") from None
         raise ConfigError(f"bad setting {where}: {first['msg']}") from None

@@ -31,3 +31,11 @@ def test_an_unknown_setting_is_refused(monkeypatch, tmp_path):
     (tmp_path / "qa.toml").write_text("[llm]\nmodel_pth = 'x.gguf'\n")
     with pytest.raises(ConfigError, match="llm.model_pth"):
         load_settings()
+
+
+def test_a_setting_that_was_removed_says_so_and_what_replaced_it(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "qa.toml").write_text("[retrieval]\nmin_evidence_score = 0.87\n")
+    with pytest.raises(ConfigError, match=r"retrieval.min_evidence_score no longer exists \(the evidence models"
+                                          r".*remove it from qa.toml"):
+        load_settings()
