@@ -56,6 +56,7 @@ class Assistant:
         self._index: LoadedIndex | None = None
         self._retriever: Retriever | None = None
         self._translator: Translator | None = None
+        self._extractor: SpanExtractor | None = None
         self._pipeline: Pipeline | None = None
         self.store = IndexStore(settings.paths.index_dir, settings.vectors)
         self._lock = threading.Lock()  # not reentrant: a generator may be resumed on another thread
@@ -146,9 +147,16 @@ class Assistant:
     def pipeline(self) -> Pipeline:
         if self._pipeline is None or self._pipeline.retriever is not self.retriever:
             self._pipeline = Pipeline(self.settings, self.loaded_index().data.documents, self.retriever,
-                                      SpanExtractor(self.llm, self.settings.paths.prompts, self.settings.llm.max_tokens),
-                                      lambda: self.translator, self.embedder.encode_queries)
+                                      lambda: self.extractor, lambda: self.translator, self.embedder.encode_queries)
         return self._pipeline
+
+    @property
+    def extractor(self) -> SpanExtractor:
+        """Built when first needed: language detection, translation and retrieval (the retrieval-only
+        evaluation, the fit's collection) never load the answering model."""
+        if self._extractor is None:
+            self._extractor = SpanExtractor(self.llm, self.settings.paths.prompts, self.settings.llm.max_tokens)
+        return self._extractor
 
     # -- answering ---------------------------------------------------------------------
     def question_language(self, question: str) -> str:
@@ -190,6 +198,7 @@ class Assistant:
         timings are the answer's own."""
         if self._retriever is None or self._llm is None:
             _ = self.pipeline.calibration
+            _ = self.extractor
             if self.settings.retrieval.translate_queries:
                 _ = self.translator
             self.question_language("warm up")

@@ -52,12 +52,12 @@ class Pipeline:
     """The steps of answering, over one loaded index and the models; built by `qa.assistant.Assistant`."""
 
     def __init__(self, settings: Settings, documents: dict[str, Document], retriever: Retriever,
-                 extractor: SpanExtractor, translator: Callable[[], Translator | None],
+                 extractor: Callable[[], SpanExtractor], translator: Callable[[], Translator | None],
                  embed: Callable[[list[str]], np.ndarray]):
         self.settings = settings
         self.documents = documents
         self.retriever = retriever
-        self.extractor = extractor
+        self._extractor = extractor
         self._translator = translator
         self.embed = embed
         self.languages = sorted({d.language for d in documents.values()})
@@ -115,7 +115,7 @@ class Pipeline:
         first, raw = None, ""
         span = None
         if self.settings.llm.compose:
-            stream = self.extractor.stream(best.text, standalone, self._may_start(q.kind))
+            stream = self._extractor().stream(best.text, standalone, self._may_start(q.kind))
             while True:
                 try:
                     piece = next(stream)

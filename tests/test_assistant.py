@@ -111,3 +111,18 @@ def test_an_empty_question_is_a_clear_error_for_every_caller(assistant, fake_llm
     with pytest.raises(Exception, match="the question is empty"):  # gr.Error for API clients
         ChatApp(assistant).ask_api("   ")
     assert fake_llm.history == []
+
+
+def test_retrieval_and_language_detection_never_load_the_answering_model(settings, embedder, monkeypatch):
+    from qa import models
+
+    def no_model(_settings):
+        raise AssertionError("the answering model was loaded")
+
+    monkeypatch.setattr(models, "load_llm", no_model)
+    a = Assistant(settings, embedder=embedder)
+    a.index()
+    language = a.question_language(CUSTOMERS)
+    assert language == "de"
+    assert a.translations(CUSTOMERS, language) == ()
+    assert a.retrieve(CUSTOMERS).evidence
