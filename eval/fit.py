@@ -35,6 +35,7 @@ from eval.harness import gold_spans, holds_span
 from qa import evidence as ev_lib
 from qa.assistant import Assistant
 from qa.followup import Turn, rewrite
+from qa.models import embedder_identity
 from qa.records import Evidence
 from qa.retrieve import Retrieval
 from qa.settings import load_settings
@@ -319,7 +320,7 @@ def main() -> None:
     threshold = choose_threshold(answer.probability(xa), ya)
     answer = ev_lib.Logistic(answer.features, answer.mean, answer.scale, answer.weights, answer.bias, threshold)
     meta = {"fitted": time.strftime("%Y-%m-%d"), "fitted_on": "half A of xquad and of seed", "wrong_cost": WRONG_COST,
-            "embedder": "multilingual-e5-small", "by": "python -m eval.fit"}
+            "embedder": embedder_identity(load_settings()), "by": "python -m eval.fit"}
     translations = collect_translations(data, args.recollect)
     cut = fit_translation([r for r in translations if r["split"] == "A"])
     meta["translation_min_similarity"] = cut

@@ -5,6 +5,7 @@ Models and the index load lazily, once per process; fakes can be passed in for t
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -29,6 +30,8 @@ from qa.records import Answer, Citation
 from qa.retrieve import Retrieval, Retriever
 from qa.settings import Settings
 from qa.translate import Translator
+
+log = logging.getLogger(__name__)
 
 __all__ = ["AddReport", "Assistant", "Token"]
 
@@ -148,7 +151,18 @@ class Assistant:
         if self._pipeline is None or self._pipeline.retriever is not self.retriever:
             self._pipeline = Pipeline(self.settings, self.loaded_index().data.documents, self.retriever,
                                       lambda: self.extractor, lambda: self.translator, self.embedder.encode_queries)
+            self._check_calibration()
         return self._pipeline
+
+    def _check_calibration(self) -> None:
+        """The evidence models read the embedder's scores: fitted for another embedder, they still run, but
+        what they call likely is not, so say so."""
+        fitted = self._pipeline.calibration.meta.get("embedder")
+        ours = self.embedder_identity
+        if isinstance(fitted, dict) and fitted.get("fingerprint") != ours.get("fingerprint"):
+            log.warning("%s was fitted for the embedder %s (%s), not for %s (%s): evidence and refusals are "
+                        "uncalibrated; refit with `make fit`", self.settings.retrieval.calibration,
+                        fitted.get("name"), fitted.get("fingerprint"), ours.get("name"), ours.get("fingerprint"))
 
     @property
     def extractor(self) -> SpanExtractor:

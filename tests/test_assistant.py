@@ -126,3 +126,33 @@ def test_retrieval_and_language_detection_never_load_the_answering_model(setting
     assert language == "de"
     assert a.translations(CUSTOMERS, language) == ()
     assert a.retrieve(CUSTOMERS).evidence
+
+
+def _with_fitted_embedder(settings, identity, path):
+    import json
+
+    raw = json.loads(settings.retrieval.calibration.read_text(encoding="utf-8"))
+    raw["meta"]["embedder"] = identity
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    return settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"calibration": path})})
+
+
+def test_evidence_models_fitted_for_another_embedder_are_named_in_a_warning(settings, embedder, fake_llm,
+                                                                             tmp_path, caplog):
+    other = {"name": "some-other-embedder", "dim": 384, "fingerprint": "0123456789abcdef"}
+    a = Assistant(_with_fitted_embedder(settings, other, tmp_path / "c.json"), embedder=embedder, llm=fake_llm)
+    a.index()
+    with caplog.at_level("WARNING", logger="qa.assistant"):
+        a.ask(CUSTOMERS)
+    assert "fitted for the embedder some-other-embedder (0123456789abcdef)" in caplog.text
+    assert "refit with `make fit`" in caplog.text
+
+
+def test_evidence_models_fitted_for_this_embedder_warn_of_nothing(settings, embedder, fake_llm, tmp_path,
+                                                                  caplog):
+    a = Assistant(_with_fitted_embedder(settings, embedder.identity, tmp_path / "c.json"), embedder=embedder,
+                  llm=fake_llm)
+    a.index()
+    with caplog.at_level("WARNING", logger="qa.assistant"):
+        a.ask(CUSTOMERS)
+    assert "fitted for the embedder" not in caplog.text
