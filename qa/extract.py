@@ -54,17 +54,18 @@ class SpanExtractor:
             self._endings = {t for e in _ENDINGS for t in self.llm.tokenize(e)[:1]}
         return self._endings
 
-    def extract(self, sentence: str, question: str, may_start=None) -> Span | None:
+    def extract(self, sentence: str, question: str, may_start=None, language: str = "") -> Span | None:
         """The span of `sentence` the model answers with, or None when it would rather not copy anything.
         `may_start(word)` says whether a span may begin with that word of the sentence (default: any)."""
-        stream = self.stream(sentence, question, may_start)
+        stream = self.stream(sentence, question, may_start, language)
         while True:
             try:
                 next(stream)
             except StopIteration as done:
                 return done.value
 
-    def stream(self, sentence: str, question: str, may_start=None) -> Generator[str, None, Span | None]:
+    def stream(self, sentence: str, question: str, may_start=None,
+               language: str = "") -> Generator[str, None, Span | None]:
         """As `extract`, yielding the answer's text piece by piece as the model chooses it."""
         flat = " ".join(sentence.split())
         tokens = self.llm.tokenize(" " + flat)
@@ -122,13 +123,18 @@ class SpanExtractor:
         # ending included, is likeliest along that path (a copy running on to the sentence's end is unlikely
         # as a whole even when each next word is likely).
         length = 1 + int(np.argmax(stops)) if stops else len(out)
-        return locate(sentence, self.llm.detokenize(out[:length]), at=begins[chosen[0]])
+        return locate(sentence, self.llm.detokenize(out[:length]), at=begins[chosen[0]], language=language)
 
 
-def _whole_quantities(sentence: str, start: int, end: int) -> int:
+def _whole_quantities(sentence: str, start: int, end: int, language: str = "") -> int:
     """Where a span must end so as not to cut a quantity in two ("450" of "450 Millionen", "1" of "1 billion
-    dollars"): a number at its end takes the scale words and currency that follow it."""
-    for q in numbers.quantities(sentence[start:], "en") + numbers.quantities(sentence[start:], "de"):
+    dollars", "450" of "450 millones"): a number at its end takes the scale words and currency that follow it,
+    read as English, German and the sentence's `language`."""
+    found = []
+    for lang in dict.fromkeys(("en", "de", language)):
+        if lang:
+            found += numbers.quantities(sentence[start:], lang)
+    for q in found:
         pattern = r"\s*".join(re.escape(t) for t in q.text.split())
         for m in re.finditer(pattern, sentence[start:]):
             a, b = start + m.start(), start + m.end()
@@ -137,7 +143,7 @@ def _whole_quantities(sentence: str, start: int, end: int) -> int:
     return end
 
 
-def locate(sentence: str, text: str, at: int | None = None) -> Span | None:
+def locate(sentence: str, text: str, at: int | None = None, language: str = "") -> Span | None:
     """`text` (words separated by single spaces) found in `sentence`, trimmed of trailing commas and the like,
     and of the sentence's own full stop. Where it occurs more than once, the occurrence that starts nearest
     to `at`, an offset into the sentence with its runs of white space made single spaces (as the model saw
@@ -154,7 +160,7 @@ def locate(sentence: str, text: str, at: int | None = None) -> Span | None:
     while end < len(sentence) and (sentence[end].isalnum() and sentence[end - 1].isalnum()) \
             and not (_SPACELESS.match(sentence[end]) or _SPACELESS.match(sentence[end - 1])):
         end += 1  # a span never ends inside a word
-    end = _whole_quantities(sentence, m.start(), end)
+    end = _whole_quantities(sentence, m.start(), end, language)
     if end == len(sentence.rstrip()) and sentence[end - 1 : end] in ".!?。！？" and end - 1 > m.start():
         end -= 1
     return Span(sentence[m.start() : end], m.start(), end)

@@ -1,14 +1,16 @@
-"""Numbers in English and German text, normalised so that "450 Millionen" == "450 million" == 4.5e8.
+"""Numbers in text, normalised so that "450 Millionen" == "450 million" == "450 millones" == 4.5e8.
 
-Handles digits with either language's separators ("1.000,5" / "1,000.5"), number words
-("zwölf" = "twelve" = 12), scale words and abbreviations (Tsd., Mio., Mrd., bn; German
-"Billion" is 10^12, English "billion" 10^9) and currencies as ISO codes ("$", "US-Dollar" → USD).
+Handles digits with either convention of separators ("1.000,5" / "1,000.5"), English and German number
+words ("zwölf" = "twelve" = 12), scale words of every language CLDR has long compact formats for ("millones",
+"milliards", "mil millones"; German and French "Billion" is 10^12, English "billion" 10^9) and English and
+German abbreviations (Tsd., Mio., Mrd., bn), and currencies as ISO codes ("$", "US-Dollar" → USD).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass
 
 WORDS = {
@@ -96,11 +98,11 @@ def quantities(text: str, language: str = "en") -> list[Quantity]:
             continue
         currency = CURRENCIES.get(_word(tokens[i - 1])) if i > 0 else None
         mantissa = value
-        scale = _scale(tokens, i + 1, language)
+        scale, width = _scale_words(tokens, i + 1, language)
         j = i + 1
         if scale:
             value *= scale
-            j += 1
+            j += width
             if j < len(tokens) and tokens[j] == ".":
                 j += 1
         if j < len(tokens) and currency is None:
@@ -111,14 +113,46 @@ def quantities(text: str, language: str = "en") -> list[Quantity]:
 
 
 def _scale(tokens: list[str], j: int, language: str) -> float | None:
+    return _scale_words(tokens, j, language)[0]
+
+
+def _scale_words(tokens: list[str], j: int, language: str) -> tuple[float | None, int]:
+    """The scale that the words from `tokens[j]` name, and how many tokens it takes ("mil millones": two)."""
     if j >= len(tokens):
-        return None
+        return None, 0
     word = _word(tokens[j])
     if word == "billion" and language == "de":
-        return _GERMAN_BILLION
+        return _GERMAN_BILLION, 1
     if word in {"m", "b", "k"} and not tokens[j].islower():
-        return None
-    return SCALES.get(word)
+        return None, 0
+    named = _locale_scales(language)
+    if j + 1 < len(tokens) and f"{word} {_word(tokens[j + 1])}" in named:
+        return named[f"{word} {_word(tokens[j + 1])}"], 2
+    if word in named:  # the language's own reading first: French "billion" is 10^12
+        return named[word], 1
+    return SCALES.get(word), 1
+
+
+@lru_cache(maxsize=64)
+def _locale_scales(language: str) -> dict[str, float]:
+    """The scale words of `language` ("millones", "milliards", "миллиона", "mil millones") from the long compact
+    number formats of CLDR that babel ships ("0 millones" for 10^6), casefolded; empty for an unknown one."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        formats = Locale.parse(language).compact_decimal_formats.get("long", {}) if language else {}
+    except (ValueError, TypeError, UnknownLocaleError):
+        return {}
+    out: dict[str, float] = {}
+    for by_magnitude in formats.values():
+        for magnitude, pattern in by_magnitude.items():
+            text = str(getattr(pattern, "pattern", pattern))
+            zeros = text.count("0")
+            words = " ".join(text.replace("0", " ").replace("'", " ").replace(".", " ").split()).casefold()
+            scale = int(magnitude) / 10 ** max(zeros - 1, 0)
+            if zeros and words and scale >= 1000 and not words.isdigit():
+                out.setdefault(words, scale)
+    return out
 
 
 _GERMAN_NUMBER_WORDS = re.compile(

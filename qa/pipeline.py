@@ -115,7 +115,8 @@ class Pipeline:
         first, raw = None, ""
         span = None
         if self.settings.llm.compose:
-            stream = self._extractor().stream(best.text, standalone, self._may_start(q.kind))
+            stream = self._extractor().stream(best.text, standalone, self._may_start(q.kind),
+                                              self.doc_language(best))
             while True:
                 try:
                     piece = next(stream)

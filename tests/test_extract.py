@@ -72,3 +72,10 @@ def test_of_two_occurrences_the_span_is_the_one_the_model_copied():
     assert locate(sentence, "20 million", at=flat_second).start == second
     span = extractor("20 million for the rest").extract(sentence, "What did BMW pay?")
     assert span.start == second and span.text == "20 million for the rest"
+
+
+def test_a_number_keeps_the_scale_word_of_the_sentence_language():
+    sentence = "La empresa atiende a 450 millones de clientes y factura 1,5 mil millones de euros."
+    assert locate(sentence, "450").text == "450"
+    assert locate(sentence, "450", language="es").text == "450 millones"
+    assert locate(sentence, "1,5", language="es").text == "1,5 mil millones"

@@ -1,6 +1,6 @@
 import pytest
 
-from qa.numbers import parse_digits, quantities, supported
+from qa.numbers import parse_digits, quantities, supported, values
 
 
 def vals(text, lang="en"):
@@ -53,3 +53,12 @@ def test_the_language_of_a_number_is_guessed_from_its_words():
     assert number_language("2,5 Prozent") == "de"
     assert number_language("one billion") == "en"
     assert number_language("1,000 cars") == "en"
+
+
+def test_scale_words_of_other_languages_come_from_cldr():
+    assert values("450 millones de clientes", "es") == {4.5e8}
+    assert values("1,5 mil millones", "es") == {1.5e9}
+    assert values("3 milliards", "fr") == {3e9}
+    assert values("2 billions", "fr") == {2e12} and values("2 billion", "en") == {2e9}
+    assert values("450 миллионов", "ru") == {4.5e8}
+    assert values("450 millones", "xx") == {450.0}
