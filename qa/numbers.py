@@ -8,6 +8,7 @@ German abbreviations (Tsd., Mio., Mrd., bn), and currencies as ISO codes ("$", "
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from functools import lru_cache
@@ -164,6 +165,32 @@ def number_language(text: str) -> str:
     """'de' when the text writes its numbers the German way (number words, Mio., a decimal comma), else 'en'.
     Lets short texts such as a fact's accepted form be parsed without knowing their language."""
     return "de" if _GERMAN_NUMBER_WORDS.search(text) else "en"
+
+
+def say(text: str, language: str, target: str) -> str | None:
+    """`text`, when it is one amount with a scale word and nothing else ("450 Millionen", "2,8 millones"), as
+    `target` writes it (CLDR's long compact format through babel: "450 million", "450 миллионов"); None for
+    anything else, or when the wording would not read back as the same amount."""
+    from babel import Locale, UnknownLocaleError
+    from babel.numbers import format_compact_decimal
+
+    found = quantities(text, language)
+    if len(found) != 1 or found[0].currency or found[0].value == found[0].mantissa:
+        return None
+    q = found[0]
+    if " ".join(_TOKEN.findall(unicodedata.normalize("NFKC", text))).rstrip(" .") != q.text.rstrip("."):
+        return None
+    try:
+        if "long" not in Locale.parse(target).compact_decimal_formats:
+            return None
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
+    digits = re.search(r"[.,](\d+)$", q.text.split()[0])
+    decimals = len(digits.group(1)) if digits and len(digits.group(1)) != 3 else 0
+    value = int(q.value) if q.value == int(q.value) else q.value
+    said = format_compact_decimal(value, format_type="long", locale=target, fraction_digits=decimals)
+    back = quantities(said, target)
+    return said if len(back) == 1 and math.isclose(back[0].value, q.value, rel_tol=1e-9) else None
 
 
 def values(text: str, language: str = "en") -> set[float]:

@@ -142,7 +142,8 @@ class Pipeline:
     # -- the short answer ------------------------------------------------------------------------
     def short_answer(self, q: Question, translations: tuple[str, ...], best: Evidence, span) -> str | None:
         """The checked short answer in the question's language, or None. A span that no checked translation
-        renders stays as it is only when it reads the same in every language (names, numbers)."""
+        renders stays only when it reads the same in every language (names, numbers; an amount with a scale
+        word is then written the question's way)."""
         if span is None:
             return None
         ev_language = self.doc_language(best)
@@ -154,18 +155,28 @@ class Pipeline:
             return None
         if ev_language == q.language:
             return span.text
-        neutral = verify.reads_the_same(span.text)
+        fallback = self._as_it_reads(span.text, ev_language, q, questions, best) \
+            if verify.reads_the_same(span.text) else None
         translator = self._translator()
         translated = translator.translate(span.text, ev_language, q.language) if translator is not None else None
         if not translated or translated.casefold() == span.text.casefold():
-            return span.text if neutral else None
+            return fallback
         vectors = self.embed([span.text, translated])
         similarity = float(vectors[0] @ vectors[1])
         if verify.translation_holds(span.text, ev_language, translated, q.language, similarity,
                                     self.calibration.meta.get("translation_min_similarity", 1.0)) and \
                 verify.check_claim(translated, q.language, questions, q.kind, best.text, ev_language).ok:
             return translated
-        return span.text if neutral else None
+        return fallback
+
+    @staticmethod
+    def _as_it_reads(text: str, language: str, q: Question, questions: tuple[str, ...], best: Evidence) -> str:
+        """A span that reads the same in every language, shown when no checked translation renders it; an
+        amount with a scale word in it ("37 Millionen") written as the question's language writes it."""
+        said = numbers.say(text, language, q.language)
+        if said and verify.check_claim(said, q.language, questions, q.kind, best.text, language).ok:
+            return said
+        return text
 
     @staticmethod
     def _may_start(kind: str):

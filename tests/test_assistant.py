@@ -1,3 +1,5 @@
+import pytest
+
 from index.text import normalise
 from qa import protocol
 from qa.assistant import Assistant, Token
@@ -39,6 +41,18 @@ def test_a_number_asked_for_starts_at_a_number_whatever_the_model_prefers(assist
     fake_llm.enqueue("Alibaba, Tencent und Baidu")
     answer = assistant.ask(CUSTOMERS)
     assert answer.mode == "composed" and answer.text.startswith("450 Millionen")
+
+
+@pytest.mark.parametrize("question,said", [
+    ("How many registered customers does DiDi have?", "450 million"),
+    ("¿Cuántos clientes registrados tiene DiDi?", "450 millones"),
+])
+def test_an_amount_the_model_leaves_untranslated_is_written_as_the_question_language_writes_it(
+        assistant, fake_llm, question, said):
+    fake_llm.enqueue("450 Millionen", "450 Millionen")  # the span, then a "translation" that copies it
+    answer = assistant.ask(question)
+    assert answer.mode == "composed" and answer.text == f"{said} [1] — “{SENTENCE}”"
+    assert len(fake_llm.history) == 2
 
 
 def test_a_short_answer_of_the_wrong_kind_falls_back_to_the_quote(assistant, fake_llm):

@@ -62,3 +62,17 @@ def test_scale_words_of_other_languages_come_from_cldr():
     assert values("2 billions", "fr") == {2e12} and values("2 billion", "en") == {2e9}
     assert values("450 миллионов", "ru") == {4.5e8}
     assert values("450 millones", "xx") == {450.0}
+
+
+def test_an_amount_with_a_scale_word_is_said_as_the_other_language_writes_it():
+    from qa.numbers import say
+
+    assert say("450 Millionen", "de", "es") == "450 millones"
+    assert say("450 Millionen", "de", "en") == "450 million"
+    assert say("2,8 Millionen", "de", "en") == "2.8 million"
+    assert say("1 Million", "de", "es") == "1 millón"
+    assert say("3 Mio.", "de", "en") == "3 million"
+    assert say("3 milliards", "fr", "en") == "3 billion"
+    assert say("450 Millionen", "de", "ru") == "450 миллионов"
+    for text in ("450 Millionen Kunden", "rund 450 Millionen", "USD 1 billion", "450"):
+        assert say(text, "de", "en") is None, text
