@@ -62,12 +62,12 @@ def _names(text: str) -> list[str]:
     return found
 
 
-def _person(turn: Turn) -> str | None:
+def _person(turn: Turn, language: str) -> str | None:
     """The first multi-word name (a person's, most likely) of the turn: in its answer when the question asked
     who, else in its question first ("Welche Position hat Ogi Redzic?" is about Ogi Redzic, whatever titles
     the answer names)."""
     texts = (turn.answer, turn.question)
-    if answer_types.asked(turn.question, "") != answer_types.PERSON:
+    if answer_types.asked(turn.question, language) != answer_types.PERSON:
         texts = texts[::-1]
     for text in texts:
         multi = [n for n in _names(text) if len(n.split()) >= 2]
@@ -88,7 +88,7 @@ def rewrite(question: str, history: Sequence[Turn], language: str) -> str:
     lang = language if language in _PERSON else "en"
     last = history[-1]
     out = question
-    person = _person(last)
+    person = _person(last, language)
     if person:
         out, n_person = re.subn(rf"(?i)\b({_PERSON[lang]})\b", person, out)
         possessive = f"{person}'s" if lang == "en" else f"von {person}"

@@ -39,3 +39,8 @@ def test_he_is_the_person_the_question_named_unless_it_asked_who():
     assert rewrite("What did he call China?", [turn], "en") == "What did Ogi Redzic call China?"
     asked_who = Turn("Who is the CEO of DiDi?", "Cheng Wei [1] — “According to Cheng Wei, the CEO of DiDi”")
     assert rewrite("What did he promise?", [asked_who], "en") == "What did Cheng Wei promise?"
+
+
+def test_the_earlier_question_is_read_in_the_language_of_the_conversation():
+    turn = Turn("What is the Chi brand of Ogi Redzic?", "The Chi brand belongs to Jean Dupont.")  # Italian "chi": who
+    assert rewrite("How old is he?", [turn], "en") == "How old is Ogi Redzic?"
