@@ -152,7 +152,6 @@ def score_answer(q: GoldQuestion, answer: Answer, detect, doc_language: dict[str
         return out
     sentences = answer_sentences(answer)
     precise = total = covered = 0
-    cited_quotes = [c.quote for c in answer.citations]
     for sentence in sentences:
         ns = [n for n in protocol.cited_numbers(sentence) if n in by_n]
         covered += bool(ns)
@@ -164,7 +163,9 @@ def score_answer(q: GoldQuestion, answer: Answer, detect, doc_language: dict[str
     out["citation_coverage"] = covered / len(sentences) if sentences else None
     text = protocol.CITATION.sub("", answer.text)
     stated = numbers.quantities(text, numbers.number_language(text))
-    evidence_q = [n for quote in cited_quotes for lang in ("en", "de") for n in numbers.quantities(quote, lang)]
+    evidence_q = [n for c in answer.citations
+                  for lang in dict.fromkeys(("en", "de", (doc_language or {}).get(c.doc_id, "en")))
+                  for n in numbers.quantities(c.quote, lang)]
     out["numbers"] = len(stated)
     out["unsupported_numbers"] = sum(1 for n in stated if not numbers.supported(n, evidence_q))
     return out

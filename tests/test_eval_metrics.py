@@ -165,3 +165,12 @@ def test_every_gated_suite_has_a_gate():
     for name in GATED:
         t = harness.load_thresholds(name)
         assert t["min"]["fact_recall_strict"] > 0.4, name
+
+
+def test_a_figure_is_checked_against_the_quote_read_in_its_own_language():
+    gold = _gold({"en": ["30 million"], "es": ["30 millones"]})
+    quote = "Los acuerdos incluyen tarifas anuales de 30 millones de libras."
+    answer = _answer(f"30 million [1] — “{quote}”", "composed", [("es.txt", quote)])
+    assert harness.score_answer(gold, answer, lambda t, d: d, {"es.txt": "es"})["unsupported_numbers"] == 0
+    wrong = _answer(f"40 million [1] — “{quote}”", "composed", [("es.txt", quote)])
+    assert harness.score_answer(gold, wrong, lambda t, d: d, {"es.txt": "es"})["unsupported_numbers"] == 1
