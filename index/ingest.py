@@ -2,8 +2,8 @@
 
 An optional `catalog.toml` in the corpus folder gives a file's title, language or source by hand:
 
-    ["001_0f6a77e0f2bd9020.txt"]
-    title = "Renault-Nissan-Mitsubishi and Didi to develop mobility services in China"
+    ["001_report.txt"]
+    title = "Two carmakers to develop mobility services together"
     language = "en"
 """
 

@@ -64,7 +64,7 @@ def _names(text: str) -> list[str]:
 
 def _person(turn: Turn, language: str) -> str | None:
     """The first multi-word name (a person's, most likely) of the turn: in its answer when the question asked
-    who, else in its question first ("Welche Position hat Ogi Redzic?" is about Ogi Redzic, whatever titles
+    who, else in its question first ("Welche Position hat Anna Berg?" is about Anna Berg, whatever titles
     the answer names)."""
     texts = (turn.answer, turn.question)
     if answer_types.asked(turn.question, language) != answer_types.PERSON:

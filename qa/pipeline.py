@@ -44,7 +44,7 @@ class Token:
 
 def set_names_aside(question: str) -> str:
     """The question without its names and numbers (capitalised words after the first, words with digits):
-    "Wer leitet DiDi Chuxing?" is German however English its names."""
+    "Wer leitet Acme Mobility?" is German however English its names."""
     return _NAMEISH.sub(" ", question)
 
 

@@ -7,8 +7,8 @@ A claim is kept only when
 - every name and every content word in it is in the evidence (for a claim in the evidence's language), and
   any quoted words are there verbatim;
 - who did what holds for a figure: when the question names someone the evidence also names, that name stands
-  in the figure's own clause, not only in an aside ("Car2go, in which Europcar has a stake, has 2.8 million
-  members" does not say Europcar has them);
+  in the figure's own clause, not only in an aside ("Acme, in which Globex has a stake, has 2.8 million
+  members" does not say Globex has them);
 - a translated claim says what its source span says: the same numbers, and close in the multilingual
   embedding (the cut-off is fitted by `eval/fit.py`).
 """
@@ -33,7 +33,7 @@ class Check:
 
 
 def names(claim: str, language: str) -> set[str]:
-    """Names a claim states: tokens with inner capitals or digits ("DiDi", "EV", "A380") and, in English,
+    """Names a claim states: tokens with inner capitals or digits ("eBay", "EV", "A380") and, in English,
     capitalised words after the first (other languages capitalise too much or too little to tell)."""
     words = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[^\W_][\w'’-]*", claim)]
     found = set()
