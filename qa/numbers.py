@@ -35,6 +35,7 @@ SCALES = {
     "million": 1e6, "millions": 1e6, "mn": 1e6, "mio": 1e6, "millionen": 1e6, "m": 1e6,
     "billion": 1e9, "billions": 1e9, "bn": 1e9, "mrd": 1e9, "milliarde": 1e9, "milliarden": 1e9, "b": 1e9,
     "trillion": 1e12, "trillions": 1e12, "billionen": 1e12,
+    "万": 1e4, "萬": 1e4, "만": 1e4, "亿": 1e8, "億": 1e8, "억": 1e8,
 }
 _GERMAN_BILLION = 1e12  # "Billion" in German text
 
@@ -46,7 +47,8 @@ CURRENCIES = {
     "jpy": "JPY", "yen": "JPY",
 }
 
-_TOKEN = re.compile(r"US\$|[$€£¥]|\d+(?:[.,'\u202f ]\d{3})*(?:[.,]\d+)?|[^\W\d_]+(?:-[^\W\d_]+)?\.?|\S", re.UNICODE)
+_TOKEN = re.compile(r"US\$|[$€£¥]|\d+(?:[.,'\u202f ]\d{3})*(?:[.,]\d+)?|[万萬亿億만억]|[^\W\d_]+(?:-[^\W\d_]+)?\.?|\S",
+                    re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -169,8 +171,9 @@ def number_language(text: str) -> str:
 
 def say(text: str, language: str, target: str) -> str | None:
     """`text`, when it is one amount with a scale word and nothing else ("450 Millionen", "2,8 millones"), as
-    `target` writes it (CLDR's long compact format through babel: "450 million", "450 миллионов"); None for
-    anything else, or when the wording would not read back as the same amount."""
+    `target` writes it (CLDR's long compact format through babel, or the short one where a language has only
+    that: "450 million", "450 миллионов", "4.5亿"); None for anything else, or when no wording reads back as
+    the same amount."""
     from babel import Locale, UnknownLocaleError
     from babel.numbers import format_compact_decimal
 
@@ -181,16 +184,19 @@ def say(text: str, language: str, target: str) -> str | None:
     if " ".join(_TOKEN.findall(unicodedata.normalize("NFKC", text))).rstrip(" .") != q.text.rstrip("."):
         return None
     try:
-        if "long" not in Locale.parse(target).compact_decimal_formats:
-            return None
+        formats = Locale.parse(target).compact_decimal_formats
     except (ValueError, TypeError, UnknownLocaleError):
         return None
-    digits = re.search(r"[.,](\d+)$", q.text.split()[0])
-    decimals = len(digits.group(1)) if digits and len(digits.group(1)) != 3 else 0
+    kind = "long" if "long" in formats else "short" if "short" in formats else None
+    if kind is None:
+        return None
     value = int(q.value) if q.value == int(q.value) else q.value
-    said = format_compact_decimal(value, format_type="long", locale=target, fraction_digits=decimals)
-    back = quantities(said, target)
-    return said if len(back) == 1 and math.isclose(back[0].value, q.value, rel_tol=1e-9) else None
+    for decimals in range(4):  # as few as say it exactly: "450 million", "4.5亿"
+        said = format_compact_decimal(value, format_type=kind, locale=target, fraction_digits=decimals)
+        back = quantities(said, target)
+        if len(back) == 1 and math.isclose(back[0].value, q.value, rel_tol=1e-9):
+            return said
+    return None
 
 
 def values(text: str, language: str = "en") -> set[float]:

@@ -79,3 +79,7 @@ def test_a_number_keeps_the_scale_word_of_the_sentence_language():
     assert locate(sentence, "450").text == "450"
     assert locate(sentence, "450", language="es").text == "450 millones"
     assert locate(sentence, "1,5", language="es").text == "1,5 mil millones"
+
+
+def test_a_chinese_amount_keeps_its_scale_character():
+    assert locate("该公司的注册用户超过4.5亿。", "4", language="zh").text == "4.5亿"

@@ -76,3 +76,11 @@ def test_an_amount_with_a_scale_word_is_said_as_the_other_language_writes_it():
     assert say("450 Millionen", "de", "ru") == "450 миллионов"
     for text in ("450 Millionen Kunden", "rund 450 Millionen", "USD 1 billion", "450"):
         assert say(text, "de", "en") is None, text
+
+
+def test_chinese_japanese_and_korean_scale_characters_are_scales():
+    from qa.numbers import say
+
+    assert values("注册用户超过4.5亿。", "zh") == {4.5e8} and values("1万人", "zh") == {1e4}
+    assert values("4.5億人", "ja") == {4.5e8} and values("4억", "ko") == {4e8}
+    assert say("450 Millionen", "de", "zh") == "4.5亿" and say("4.5亿", "zh", "en") == "450 million"
