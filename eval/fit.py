@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from eval import suites as suite_lib
+from eval import xquad as xquad_build
 from eval.gold import GoldQuestion
 from eval.harness import gold_spans, holds_span
 from qa import evidence as ev_lib
@@ -147,7 +148,7 @@ def collect_translations(data: Path, recollect: bool) -> list[dict]:
         if not q.answerable:
             continue
         forms = q.facts[0].by_language
-        source, target = random.Random(q.id).sample(["en", "de", "es"], 2)
+        source, target = random.Random(q.id).sample(list(xquad_build.SPECS["xquad"].question_languages), 2)
         text = forms[source][0]
         out = translator.translate(text, source, target) or ""
         v = embedder.encode_queries([text, out or " "])
@@ -240,23 +241,16 @@ def top_is_right(item: Item, r: ev_lib.Ranked) -> bool:
                for lab, e in zip(item.labels, item.evidence))
 
 
-def answer_rows(items: list[Item], sentence: ev_lib.Logistic) -> tuple[np.ndarray, np.ndarray, list[Item]]:
-    dummy = ev_lib.Logistic(ev_lib.ANSWER_FEATURES, (0.0,) * len(ev_lib.ANSWER_FEATURES),
-                            (1.0,) * len(ev_lib.ANSWER_FEATURES), (0.0,) * len(ev_lib.ANSWER_FEATURES), 0.0)
-    calibration = ev_lib.Calibration(sentence, dummy, {})
-    xs, ys, used = [], [], []
+def answer_rows(items: list[Item], sentence: ev_lib.Logistic) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = [], []
     for item in items:
         if not item.evidence:
             continue
-        used.append(item)
-        q = item.question_record()
-        r = ranked(item, calibration)
-        rows = ev_lib.sentence_features(q, item.retrieval(), lambda e, d=item.doc_languages: d[e.doc_id])
-        order = np.argsort(-sentence.probability(rows), kind="stable")
-        xs.append(ev_lib.answer_features(q, r.evidence, rows[order[0]], float(sentence.score(rows[order[:1]])[0]),
-                                         lambda e, d=item.doc_languages: d[e.doc_id]))
+        _, features = ev_lib.ranked_by(item.question_record(), item.retrieval(), sentence,
+                                       lambda e, d=item.doc_languages: d[e.doc_id])
+        xs.append(features)
         ys.append(int(item.answerable))
-    return np.array(xs), np.array(ys), used
+    return np.array(xs), np.array(ys)
 
 
 def choose_threshold(p: np.ndarray, y: np.ndarray) -> float:
@@ -272,7 +266,7 @@ def choose_threshold(p: np.ndarray, y: np.ndarray) -> float:
     return best
 
 
-def report(name: str, items: list[Item], calibration: ev_lib.Calibration) -> dict:
+def report(items: list[Item], calibration: ev_lib.Calibration) -> dict:
     answerable = [i for i in items if i.answerable]
     unanswerable = [i for i in items if not i.answerable and not i.near]
     near = [i for i in items if i.near]
@@ -315,7 +309,7 @@ def main() -> None:
 
     x, y, groups = sentence_rows(fit_on)
     sentence = fit_conditional_logit(x, y, groups, ev_lib.SENTENCE_FEATURES)
-    xa, ya, used = answer_rows(fit_on, sentence)
+    xa, ya = answer_rows(fit_on, sentence)
     answer = fit_logistic(xa, ya, ev_lib.ANSWER_FEATURES)
     threshold = choose_threshold(answer.probability(xa), ya)
     answer = ev_lib.Logistic(answer.features, answer.mean, answer.scale, answer.weights, answer.bias, threshold)
@@ -325,10 +319,10 @@ def main() -> None:
     cut = fit_translation([r for r in translations if r["split"] == "A"])
     meta["translation_min_similarity"] = cut
     calibration = ev_lib.Calibration(sentence, answer, meta)
-    meta["checks"] = {"xquad half A (fitted)": report("A", [i for i in xquad if i.split == "A"], calibration),
-                      "xquad half B (held out)": report("B", held_out, calibration),
-                      "seed half A (fitted)": report("seed A", [i for i in seed if i.split == "A"], calibration),
-                      "seed half B (held out)": report("seed B", [i for i in seed if i.split == "B"], calibration),
+    meta["checks"] = {"xquad half A (fitted)": report([i for i in xquad if i.split == "A"], calibration),
+                      "xquad half B (held out)": report(held_out, calibration),
+                      "seed half A (fitted)": report([i for i in seed if i.split == "A"], calibration),
+                      "seed half B (held out)": report([i for i in seed if i.split == "B"], calibration),
                       "translations, half A (fitted)": translation_report(
                           [r for r in translations if r["split"] == "A"], cut),
                       "translations, half B (held out)": translation_report(

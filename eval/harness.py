@@ -93,7 +93,7 @@ def language_matches(answer: Answer, expected: str, detect) -> bool:
     text = answer.text
     for c in answer.citations:
         text = text.replace(c.quote, " ")
-    text = protocol.CITATION.sub("", text).replace("—", " ").replace("“”", " ")
+    text = protocol.CITATION.sub("", text).replace("—", " ")
     if len(re.findall(r"[^\W\d_]{2,}", text)) < 4:
         return True  # too short to be in one language rather than another ("Cheng Wei.", "12.")
     return detect(text, expected) == expected

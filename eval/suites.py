@@ -52,10 +52,13 @@ def suite_settings(settings: Settings, s: Suite) -> Settings:
     uses the configured corpus and data folder as they are."""
     if s.name == "seed":
         return settings
-    data = suite_dir(settings, s.name)
+    return with_data(settings, suite_dir(settings, s.name), corpus=s.corpus)
+
+
+def with_data(settings: Settings, data: Path, **paths) -> Settings:
+    """`settings` with a data folder of their own (and other `paths`), which shares the model cache."""
     data.mkdir(parents=True, exist_ok=True)
     link = data / "models"
     if not link.exists():
         link.symlink_to(Path(settings.paths.models_dir).resolve())
-    return settings.model_copy(update={"paths": settings.paths.model_copy(update={"corpus": s.corpus,
-                                                                                   "data": data})})
+    return settings.model_copy(update={"paths": settings.paths.model_copy(update={"data": data, **paths})})

@@ -34,7 +34,7 @@ def tokens(text: str) -> list[str]:
     for word in _WORD.findall(unicodedata.normalize("NFKC", text).casefold()):
         if _CJK.match(word):
             out += [word[i : i + 2] for i in range(len(word) - 1)] if len(word) > 1 else [word]
-        elif word not in stop:
+        else:
             out.append(word)
     return [w for w in out if w not in stop]
 

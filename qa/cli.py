@@ -196,15 +196,8 @@ def evaluate(
         runs = [("default", base)]
         for path in embedders or []:
             label = Path(path).name or path
-            data = base.paths.data / "eval" / label
-            data.mkdir(parents=True, exist_ok=True)
-            link = data / "models"
-            if not link.exists():
-                link.symlink_to(settings.paths.models_dir.resolve())
-            runs.append((label, base.model_copy(update={
-                "paths": base.paths.model_copy(update={"data": data}),
-                "embedder": base.embedder.model_copy(update={"model": path}),
-            })))
+            own = suite_lib.with_data(base, base.paths.data / "eval" / label)
+            runs.append((label, own.model_copy(update={"embedder": base.embedder.model_copy(update={"model": path})})))
         questions = harness.sample(suite.questions(), sample)
         for label, run_settings in runs:
             assistant = Assistant(run_settings)

@@ -228,12 +228,19 @@ class Ranked:
 def rank(question: Question, retrieval: Retrieval, calibration: Calibration, doc_language) -> Ranked:
     if not retrieval.evidence:
         return Ranked((), 0.0, False)
+    ranked, features = ranked_by(question, retrieval, calibration.sentence, doc_language)
+    q = float(calibration.answer.probability(features[None, :])[0])
+    return Ranked(ranked, q, q >= calibration.answer.threshold)
+
+
+def ranked_by(question: Question, retrieval: Retrieval, sentence: Logistic,
+              doc_language) -> tuple[tuple[Evidence, ...], np.ndarray]:
+    """The candidates of `retrieval` (at least one), best first by the `sentence` model, and the
+    `ANSWER_FEATURES` of answering from the first."""
     rows = sentence_features(question, retrieval, doc_language)
-    p = calibration.sentence.probability(rows)
+    p = sentence.probability(rows)
     order = np.argsort(-p, kind="stable")
     ranked = tuple(Evidence(n, e.doc_id, e.chunk_id, e.char_start, e.char_end, e.text, float(p[i]))
                    for n, (i, e) in enumerate(((i, retrieval.evidence[i]) for i in order), start=1))
-    features = answer_features(question, ranked, rows[order[0]],
-                               float(calibration.sentence.score(rows[order[:1]])[0]), doc_language)
-    q = float(calibration.answer.probability(features[None, :])[0])
-    return Ranked(ranked, q, q >= calibration.answer.threshold)
+    return ranked, answer_features(question, ranked, rows[order[0]], float(sentence.score(rows[order[:1]])[0]),
+                                   doc_language)

@@ -73,10 +73,6 @@ class Retriever:
     def idf(self, stem: str) -> float:
         return self._idf.get(stem, self._unseen_idf)
 
-    def sentence_vector(self, ev: Evidence) -> np.ndarray:
-        rows = self._sentence_row[ev.doc_id]
-        return self.index.data.sentence_vectors[ev.doc_id][rows[(ev.char_start, ev.char_end)]]
-
     def search(self, queries: list[str], vectors: np.ndarray) -> list[Hit]:
         """Fuses a dense and a BM25 ranking for every query; the first query is the question itself, the
         others (translations) weigh `translation_weight`."""
