@@ -165,7 +165,7 @@ def warm_answers(assistant, repeats: int, bench=None, replay=None, replay_transl
     this machine's speed drifts by 10–15% within a minute, so a ratio must pair figures measured seconds
     apart."""
     from eval.gold import load_gold
-    from qa.followup import Turn
+    from qa.core.records import ANSWER
 
     gold = load_gold()
     assistant.warm_up()
@@ -186,14 +186,10 @@ def warm_answers(assistant, repeats: int, bench=None, replay=None, replay_transl
             chunk = len(prompt_tok)
             before = bench(*shapes[start]) if bench is not None and start in shapes else None
             for q in gold[start:start + size]:
-                history: list[Turn] = []
+                conversation = assistant.conversation()
                 for earlier in q.turns:
-                    history.append(Turn(earlier, assistant.ask(earlier, history).text))
-                assistant.llm.last = None
-                translator = assistant.translator.llm if assistant.settings.retrieval.translate_queries else None
-                if translator is not None:
-                    translator.last = None
-                a = assistant.ask(q.question, history)
+                    conversation = conversation.then(earlier, assistant.ask(earlier, conversation).text)
+                a = assistant.ask(q.question, conversation)
                 t = a.timings
                 run_first.append(t.first_token_s)
                 run_total.append(t.total_s)
@@ -201,7 +197,7 @@ def warm_answers(assistant, repeats: int, bench=None, replay=None, replay_transl
                 stage["translate"].append(t.translate_s)
                 stage["embed+search"].append(t.retrieve_s)
                 stage["verify"].append(t.verify_s)
-                g = assistant.llm.last
+                g = next((x for x in a.generations if x.step == ANSWER), None)
                 floor_tokens = []
                 if g is not None:
                     stage["prompt"].append(g.wall_first_token_s)
@@ -215,7 +211,7 @@ def warm_answers(assistant, repeats: int, bench=None, replay=None, replay_transl
                     reused.append(g.reused_tokens)
                     floor_tokens.append((g.prompt_tokens, g.generated_tokens))
                     replayed += Replayed.of(run, chunk_no, g, replay)
-                tr = translator.last if translator is not None else None
+                tr = next((x for x in reversed(a.generations) if x.step != ANSWER), None)
                 if tr is not None:
                     floor_tokens.append((tr.prompt_tokens, tr.generated_tokens))
                     translated += Replayed.of(run, chunk_no, tr, replay_translation)
@@ -351,8 +347,9 @@ def plain_model(assistant):
     """The reference: the same folder in plain sentence-transformers."""
     from sentence_transformers import SentenceTransformer
 
-    from qa.models import embedder_path
+    from qa.models import embedder_path, offline
 
+    offline()
     return SentenceTransformer(str(embedder_path(assistant.settings)), device="cpu", local_files_only=True)
 
 
@@ -408,10 +405,9 @@ def indexing(assistant, repeats: int, plain_st) -> Section:
 
     settings = assistant.settings
     walls, plain, unchanged = [], [], []
-    data = assistant.loaded_index().data
-    texts = [c.text for c in data.chunks] + [d.text[s.start : s.end] for d in data.documents.values()
-                                             for s in d.sentences]
-    n_chunks = len(data.chunks)
+    chunks, documents = assistant.chunks(), assistant.documents()
+    texts = [c.text for c in chunks] + [d.text[s.start : s.end] for d in documents.values() for s in d.sentences]
+    n_chunks = len(chunks)
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
             other = Assistant(settings.model_copy(update={"paths": settings.paths.model_copy(
@@ -434,7 +430,7 @@ def indexing(assistant, repeats: int, plain_st) -> Section:
         cli.append(time.perf_counter() - t0)
     ours = [n_chunks / w for w in walls]
     ref = [n_chunks / p for p in plain]
-    return Section("Indexing", f"The bundled corpus: {len(data.documents)} articles, {n_chunks} chunks, "
+    return Section("Indexing", f"The bundled corpus: {len(documents)} articles, {n_chunks} chunks, "
                    f"{len(texts) - n_chunks} sentences (chunks and sentences are both embedded), embedder loaded.", [
                        Figure("full re-index throughput", ours, "chunks/s", f"plain `encode` of the same {len(texts)} "
                               f"texts: {fmt(statistics.median(ref))} chunks/s",
@@ -451,7 +447,7 @@ def search_scaling(sizes: list[int], embed_ms: float, dim: int = 384, queries: i
 
     from eval.synthetic import clustered_vectors
     from index.vectors import FaissStore, probe_queries, recall_at
-    from qa.settings import VectorSettings
+    from qa.core.settings import VectorSettings
 
     faiss.omp_set_num_threads(os.cpu_count() or 1)
     sec = Section("Search at scale (synthetic vectors)",
@@ -535,7 +531,7 @@ BASELINE = {"embedder": {"backend": "torch"}}
 def compare(after: dict, repeats: int) -> Section:
     """The same questions with the torch embedder instead of ONNX Runtime, in the same run."""
     from qa.assistant import Assistant
-    from qa.settings import load_settings
+    from qa.core.settings import load_settings
 
     base = Assistant(load_settings(**BASELINE))
     _, _, before = warm_answers(base, repeats)
@@ -579,11 +575,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-baseline", dest="baseline", action="store_false",
                         help="skip the before/after comparison with the speed settings off")
     args = parser.parse_args(argv)
-    os.environ["HF_HUB_OFFLINE"] = "1"
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     t_start = time.perf_counter()
     from qa.assistant import Assistant
-    from qa.settings import load_settings
+    from qa.core.settings import load_settings
 
     sections = [cold_start(args.repeats)]
     assistant = Assistant(load_settings())

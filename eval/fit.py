@@ -35,11 +35,12 @@ from eval.gold import GoldQuestion
 from eval.harness import gold_spans, holds_span
 from qa import evidence as ev_lib
 from qa.assistant import Assistant
-from qa.followup import Turn, rewrite
+from qa.core.records import Turn
+from qa.followup import rewrite
 from qa.models import embedder_identity
-from qa.records import Evidence
+from qa.core.records import Evidence
 from qa.retrieve import Retrieval
-from qa.settings import load_settings
+from qa.core.settings import load_settings
 
 # What answering an unanswerable question costs against refusing an answerable one, as shares of each: the
 # same, as the targets weigh them (at most 10% of either kind handled wrong).
@@ -79,7 +80,7 @@ def collect(suite_name: str, cache: Path) -> list[Item]:
     suite = suite_lib.suite(suite_name, settings)
     assistant = Assistant(suite_lib.suite_settings(settings, suite))
     assistant.index(suite.corpus)  # no warm_up: it loads the calibration this script is about to replace
-    documents = assistant.loaded_index().data.documents
+    documents = assistant.documents()
     doc_languages = {d: doc.language for d, doc in documents.items()}
     known = _known_translations(cache.parent, suite_name)
     items = []
@@ -150,7 +151,8 @@ def collect_translations(data: Path, recollect: bool) -> list[dict]:
         forms = q.facts[0].by_language
         source, target = random.Random(q.id).sample(list(xquad_build.SPECS["xquad"].question_languages), 2)
         text = forms[source][0]
-        out = translator.translate(text, source, target) or ""
+        translation = translator.translate(text, source, target)
+        out = translation.text if translation else ""
         v = embedder.encode_queries([text, out or " "])
         rows.append({"id": q.id, "split": q.split, "source": source, "target": target, "text": text,
                      "translation": out, "similarity": float(v[0] @ v[1]), "gold": forms[target],
@@ -314,7 +316,7 @@ def main() -> None:
     threshold = choose_threshold(answer.probability(xa), ya)
     answer = ev_lib.Logistic(answer.features, answer.mean, answer.scale, answer.weights, answer.bias, threshold)
     meta = {"fitted": time.strftime("%Y-%m-%d"), "fitted_on": "half A of xquad and of seed", "wrong_cost": WRONG_COST,
-            "embedder": embedder_identity(load_settings()), "by": "python -m eval.fit"}
+            "embedder": embedder_identity(load_settings()).to_json(), "by": "python -m eval.fit"}
     translations = collect_translations(data, args.recollect)
     cut = fit_translation([r for r in translations if r["split"] == "A"])
     meta["translation_min_similarity"] = cut

@@ -15,6 +15,7 @@ import re
 import time
 import tomllib
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -23,10 +24,10 @@ from eval.gold import GoldQuestion, load_gold
 from eval.matching import FULL, match_fact, token_recall
 from index.lexical import stems
 from index.sentences import split_sentences
-from qa import numbers, protocol
+from qa import numbers
+from qa.core import protocol
 from qa.assistant import Assistant
-from qa.followup import Turn
-from qa.records import Answer, Chunk, Hit
+from qa.core.records import Answer, Chunk, Hit
 
 EVAL_DIR = Path(__file__).resolve().parent
 THRESHOLDS = EVAL_DIR / "thresholds.toml"
@@ -55,7 +56,7 @@ def holds_gold(chunk: Chunk, spans: list[tuple[str, int, int]]) -> bool:
     return False
 
 
-def score_retrieval(q: GoldQuestion, hits: list[Hit], chunks: list[Chunk], documents: dict) -> dict:
+def score_retrieval(q: GoldQuestion, hits: Sequence[Hit], chunks: Sequence[Chunk], documents: Mapping) -> dict:
     spans = gold_spans(q, documents)
     relevance = [1 if holds_gold(h.chunk, spans) else 0 for h in hits[:10]]
     first = next((i + 1 for i, r in enumerate(relevance) if r), None)
@@ -175,8 +176,7 @@ def score_answer(q: GoldQuestion, answer: Answer, detect, doc_language: dict[str
 def run(assistant: Assistant, gold: list[GoldQuestion] | None = None, retrieval_only: bool = False,
         suite: str = "seed") -> dict:
     gold = gold if gold is not None else load_gold()
-    index = assistant.loaded_index()
-    documents = index.data.documents
+    documents = assistant.documents()
     doc_language = {d: doc.language for d, doc in documents.items()}
     rows = []
     if not retrieval_only:
@@ -189,23 +189,21 @@ def run(assistant: Assistant, gold: list[GoldQuestion] | None = None, retrieval_
         row: dict = {"id": q.id, "question": q.question, "language": q.language, "answerable": q.answerable,
                      "direction": q.direction(doc_language), "multi_turn": bool(q.turns), "split": q.split,
                      "tags": list(q.tags)}
-        history: list[Turn] = []
+        conversation = assistant.conversation()
         for earlier in q.turns:
-            if retrieval_only:
-                history.append(Turn(earlier, ""))
-            else:
-                history.append(Turn(earlier, assistant.ask(earlier, history).text))
+            said = "" if retrieval_only else assistant.ask(earlier, conversation).text
+            conversation = conversation.then(earlier, said)
         if retrieval_only:
             from qa.followup import rewrite
 
-            standalone = rewrite(q.question, history, q.language)
+            standalone = rewrite(q.question, conversation.turns, q.language)
             t0 = time.perf_counter()
             translations = assistant.translations(standalone, q.language)
             hits = list(assistant.retrieve(standalone, translations).hits)
             row["timings"] = {"retrieve_s": time.perf_counter() - t0}
             row["rewritten"] = standalone
         else:
-            answer = assistant.ask(q.question, history)
+            answer = assistant.ask(q.question, conversation)
             hits = list(answer.hits)
             row.update({
                 "answer": answer.text, "raw": answer.raw, "rewritten": answer.rewritten,
@@ -216,7 +214,7 @@ def run(assistant: Assistant, gold: list[GoldQuestion] | None = None, retrieval_
                 "scores": score_answer(q, answer, detect, doc_language, documents),
             })
         if q.answerable:
-            row["retrieval"] = score_retrieval(q, hits, index.data.chunks, documents)
+            row["retrieval"] = score_retrieval(q, hits, assistant.chunks(), documents)
         rows.append(row)
     report = {"meta": meta(assistant, retrieval_only, suite), "questions": rows}
     report["summary"] = summarise(rows, retrieval_only)
@@ -239,12 +237,11 @@ def sample(questions: list[GoldQuestion], n: int) -> list[GoldQuestion]:
 
 
 def meta(assistant: Assistant, retrieval_only: bool, suite: str = "seed") -> dict:
-    manifest = assistant.loaded_index().manifest
     return {
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "machine": f"{platform.machine()}, {_cores()} cores, {_memory_gb()} GB, Python {platform.python_version()}",
-        "embedder": manifest["embedder"],
-        "llm": None if retrieval_only else getattr(assistant.llm, "name", "?"),
+        "embedder": assistant.embedder_identity.to_json(),
+        "llm": None if retrieval_only else assistant.llm.name,
         "retrieval_only": retrieval_only,
         "suite": suite,
     }

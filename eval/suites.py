@@ -15,7 +15,7 @@ from pathlib import Path
 
 from eval import xquad
 from eval.gold import GOLD, GoldQuestion, load_gold
-from qa.settings import Settings
+from qa.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ("seed", "xquad", "xquad-ruzh")

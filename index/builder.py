@@ -15,8 +15,9 @@ import numpy as np
 from index.embed import Embedder
 from index.ingest import Ingestor, load_catalog, sha256_of
 from index.store import IndexData, IndexStore
-from qa.errors import IndexCorruptError, IndexMismatchError, IngestError
-from qa.settings import ChunkSettings, IngestSettings, VectorSettings
+from qa.core.records import EmbedderIdentity, Manifest
+from qa.core.errors import IndexCorruptError, IndexMismatchError, IngestError
+from qa.core.settings import ChunkSettings, IngestSettings, VectorSettings
 
 INGEST_VERSION = 1  # bump when ingest or chunking logic changes what an index holds
 
@@ -50,7 +51,7 @@ def chunker_identity(ingest: IngestSettings, chunking: ChunkSettings, vectors: V
 
 class IndexBuilder:
     def __init__(self, store: IndexStore, ingest: IngestSettings, chunking: ChunkSettings,
-                 embedder_identity: dict, get_embedder: Callable[[], Embedder]):
+                 embedder_identity: EmbedderIdentity, get_embedder: Callable[[], Embedder]):
         self.store = store
         self.ingestor = Ingestor(ingest)
         self.chunking = chunking
@@ -68,7 +69,7 @@ class IndexBuilder:
         except (IndexMismatchError, IndexCorruptError):
             report.rebuilt = True
             return None
-        if loaded.manifest["chunker"] != self.chunker_id:
+        if loaded.manifest.chunker != self.chunker_id:
             report.rebuilt = True
             return None
         return loaded.data
@@ -80,32 +81,34 @@ class IndexBuilder:
             files = [(path, doc_id, sha256_of(path)) for path, doc_id in self.ingestor.read_corpus(corpus)]
             if not rebuild and self.store.exists():
                 manifest = self.store.read_manifest()
-                if manifest["embedder"] == self.embedder_id and manifest["chunker"] == self.chunker_id:
+                if manifest.embedder == self.embedder_id and manifest.chunker == self.chunker_id:
                     if self._nothing_changed(files, manifest, catalog, report):
                         return report
                     report.unchanged.clear()
             old = self._previous(rebuild, report)
             return self._update(files, old, catalog, report, progress)
 
-    def _nothing_changed(self, files: list[tuple[Path, str, str]], manifest: dict, catalog,
+    def _nothing_changed(self, files: list[tuple[Path, str, str]], manifest: Manifest, catalog,
                          report: IndexReport) -> bool:
         """The cheap check: hashes only, no index or model loaded."""
-        indexed = manifest["documents"]
+        indexed = manifest.documents
         for _, doc_id, sha in files:
             info = indexed.get(doc_id)
-            if info is None or info["sha256"] != sha or self._catalog_differs(info, catalog.get(doc_id)):
+            if info is None or info.sha256 != sha or self._catalog_differs(info.title, info.language,
+                                                                           catalog.get(doc_id)):
                 return False
             report.unchanged.append(doc_id)
         if {doc_id for _, doc_id, _ in files} != set(indexed):
             return False
-        report.chunks = manifest["counts"]["chunks"]
+        report.chunks = manifest.chunks
         return True
 
     @staticmethod
-    def _catalog_differs(info: dict, entry) -> bool:
+    def _catalog_differs(title: str, language: str, entry) -> bool:
+        """Whether the catalog gives the document another title or language than it was indexed with."""
         if entry is None:
             return False
-        return any(getattr(entry, k) and getattr(entry, k) != info.get(k) for k in ("title", "language"))
+        return bool((entry.title and entry.title != title) or (entry.language and entry.language != language))
 
     def _update(self, files: list[tuple[Path, str, str]], old: IndexData | None, catalog, report: IndexReport,
                 progress: Progress | None) -> IndexReport:
@@ -114,8 +117,8 @@ class IndexBuilder:
         for path, doc_id, sha in files:
             prev = old_docs.get(doc_id)
             entry = catalog.get(doc_id)
-            if prev is not None and prev.sha256 == sha and not self._catalog_differs(
-                    {"title": prev.title, "language": prev.language}, entry):
+            if prev is not None and prev.sha256 == sha and not self._catalog_differs(prev.title, prev.language,
+                                                                                    entry):
                 keep.append(doc_id)
             else:
                 todo.append((path, doc_id))
@@ -154,7 +157,7 @@ class IndexBuilder:
         if progress:
             progress(len(todo), len(todo), "")
 
-        dim = int(self.embedder_id["dim"])
+        dim = self.embedder_id.dim
         data.chunk_vectors = np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)
         report.chunks = len(data.chunks)
         if report.added or report.updated or report.removed or report.rebuilt:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 
 from langchain_text_splitters import TextSplitter
 
-from qa.records import Chunk, Document, Span
+from qa.core.records import Chunk, Document, Span
 
 
 class _Sentence(str):

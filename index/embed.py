@@ -9,11 +9,12 @@ from typing import Protocol
 
 import numpy as np
 
-from qa.errors import DependencyMissingError, ModelMissingError
+from qa.core.errors import DependencyMissingError, ModelMissingError
+from qa.core.records import EmbedderIdentity
 
 
 class Embedder(Protocol):
-    identity: dict
+    identity: EmbedderIdentity
     dim: int
 
     def count_tokens(self, text: str) -> int: ...
@@ -48,7 +49,7 @@ def display_name(folder: Path) -> str:
     return folder.name
 
 
-def folder_identity(folder: Path) -> dict:
+def folder_identity(folder: Path) -> EmbedderIdentity:
     """Name, dimension and fingerprint of a sentence-transformers folder, read without loading it."""
     import json
 
@@ -63,15 +64,13 @@ def folder_identity(folder: Path) -> dict:
             dim = json.loads(config.read_text()).get("word_embedding_dimension")
     if dim is None:
         raise ModelMissingError(f"embedding model folder {folder} has no pooling layer to tell its dimension")
-    return {"name": display_name(folder), "dim": int(dim), "fingerprint": _fingerprint(folder)}
+    return EmbedderIdentity(display_name(folder), int(dim), _fingerprint(folder))
 
 
 class SentenceTransformerEmbedder:
-    """Any sentence-transformers model folder; loading never downloads (HF_HUB_OFFLINE=1)."""
+    """Any sentence-transformers model folder; loading never downloads (`local_files_only`, and `qa.models.offline`)."""
 
-    def __init__(self, model: str | Path, batch_size: int = 16, identity: dict | None = None):
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    def __init__(self, model: str | Path, batch_size: int = 16, identity: EmbedderIdentity | None = None):
         try:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qa.records import Span
+from qa.core.records import Span
 
 _PARAGRAPH = re.compile(r"\S(?:.*?\S)?(?=[ \t]*\n\s*\n|\s*\Z)", re.S)
 _HEADLINE_WORDS = 12
@@ -42,7 +42,7 @@ class FurnitureFilter:
         try:
             self._patterns = [re.compile(p) for p in patterns]
         except re.error as exc:
-            from qa.errors import ConfigError
+            from qa.core.errors import ConfigError
 
             raise ConfigError(f"bad furniture pattern {exc.pattern!r}: {exc}") from None
         self._max_words = max_words

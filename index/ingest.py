@@ -20,9 +20,9 @@ from index.furniture import FurnitureFilter
 from index.language import detect_language
 from index.sentences import split_sentences
 from index.text import read_text
-from qa.errors import IngestError
-from qa.records import Document
-from qa.settings import IngestSettings
+from qa.core.errors import IngestError
+from qa.core.records import Document
+from qa.core.settings import IngestSettings
 
 CATALOG = "catalog.toml"
 _TITLE_WORDS = 20

@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from index.embed import folder_identity
-from qa.errors import DependencyMissingError, ModelMissingError
+from qa.core.errors import DependencyMissingError, ModelMissingError
+from qa.core.records import EmbedderIdentity
 
 
-def onnx_path(identity: dict, cache: Path) -> Path:
+def onnx_path(identity: EmbedderIdentity, cache: Path) -> Path:
     """Where the export of the folder with this identity (`index.embed.folder_identity`) lives."""
-    return cache / "onnx" / f"{identity['fingerprint']}.onnx"
+    return cache / "onnx" / f"{identity.fingerprint}.onnx"
 
 
 def supported(folder: Path) -> bool:
@@ -66,7 +67,7 @@ def export(folder: Path, target: Path) -> Path:
 
 class OnnxEmbedder:
     def __init__(self, folder: Path, model_file: Path, batch_size: int = 16, threads: int = 0,
-                 identity: dict | None = None):
+                 identity: EmbedderIdentity | None = None):
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -75,7 +76,7 @@ class OnnxEmbedder:
         if not model_file.is_file():
             raise ModelMissingError(f"no ONNX export of {folder} at {model_file}", hint="run `qa setup`")
         self.identity = identity or folder_identity(folder)
-        self.dim = int(self.identity["dim"])
+        self.dim = self.identity.dim
         self.batch_size = batch_size
         config = json.loads((folder / "config_sentence_transformers.json").read_text()) \
             if (folder / "config_sentence_transformers.json").is_file() else {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from qa.records import Span
+from qa.core.records import Span
 
 _PYSBD_LANGUAGES = {
     "en", "hi", "mr", "zh", "es", "am", "ar", "hy", "bg", "ur", "ru", "pl", "fa", "nl", "da", "fr",

@@ -11,17 +11,18 @@ import fcntl
 import json
 import os
 import time
+from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from index.lexical import LexicalIndex
 from index.vectors import FaissStore
-from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from qa.records import Chunk, Document, Span
-from qa.settings import VectorSettings
+from qa.core.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from qa.core.records import Chunk, Document, EmbedderIdentity, IndexedDocument, Manifest, Span
+from qa.core.settings import VectorSettings
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -39,19 +40,46 @@ class IndexData:
 
 @dataclass
 class LoadedIndex:
-    manifest: dict
+    manifest: Manifest
     data: IndexData
     dense: FaissStore
     lexical: LexicalIndex
 
-    def check_embedder(self, identity: dict) -> None:
-        built = self.manifest["embedder"]
+    def check_embedder(self, identity: EmbedderIdentity) -> None:
+        built = self.manifest.embedder
         if built != identity:
             raise IndexMismatchError(
-                f"the index was built with embedder {built.get('name')} ({built.get('dim')} dimensions, "
-                f"fingerprint {built.get('fingerprint')}), but {identity.get('name')} ({identity.get('dim')} "
-                f"dimensions, fingerprint {identity.get('fingerprint')}) is configured"
-            )
+                f"the index was built with embedder {built.describe()}, but {identity.describe()} is configured")
+
+
+def _manifest_to_json(m: Manifest) -> dict:
+    return {
+        "schema_version": m.schema_version,
+        "generation": m.generation,
+        "written_at": m.written_at,
+        "embedder": m.embedder.to_json(),
+        "chunker": dict(m.chunker),
+        "files": dict(m.files),
+        "documents": {doc_id: asdict(d) for doc_id, d in m.documents.items()},
+        "counts": {"documents": len(m.documents), "chunks": m.chunks, "sentences": m.sentences},
+    }
+
+
+def _manifest_from_json(raw: object) -> Manifest:
+    """Raises ValueError for anything but the shape `_manifest_to_json` writes."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"the manifest is a JSON object, not {type(raw).__name__}")
+    try:
+        documents = {str(k): IndexedDocument(str(d["sha256"]), str(d["title"]), str(d["language"]),
+                                             int(d["sentences"]), int(d["chunks"]))
+                     for k, d in raw["documents"].items()}
+        files = {str(k): str(v) for k, v in raw["files"].items()}
+        if not isinstance(raw["chunker"], dict):
+            raise TypeError("chunker is not an object")
+        return Manifest(int(raw["schema_version"]), int(raw["generation"]), str(raw["written_at"]),
+                        EmbedderIdentity.from_json(raw["embedder"]), raw["chunker"], files, documents)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"the manifest lacks or misshapes {exc}") from None
 
 
 def _doc_to_json(doc: Document) -> dict:
@@ -119,22 +147,25 @@ class IndexStore:
     def exists(self) -> bool:
         return self.manifest_path.exists()
 
-    def read_manifest(self) -> dict:
+    def read_manifest(self) -> Manifest:
         if not self.exists():
             raise IndexMissingError(f"no index at {self.root}")
         try:
-            manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            raw = json.loads(self.manifest_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise IndexCorruptError(f"{self.manifest_path} cannot be read: {exc}") from None
-        if manifest.get("schema_version") != SCHEMA_VERSION:
+        version = raw.get("schema_version") if isinstance(raw, dict) else None
+        if version != SCHEMA_VERSION:
             raise IndexMismatchError(
-                f"{self.manifest_path} has schema version {manifest.get('schema_version')}, "
-                f"this program reads version {SCHEMA_VERSION}")
-        return manifest
+                f"{self.manifest_path} has schema version {version}, this program reads version {SCHEMA_VERSION}")
+        try:
+            return _manifest_from_json(raw)
+        except ValueError as exc:
+            raise IndexCorruptError(f"{self.manifest_path} is damaged: {exc}") from None
 
     def load(self) -> LoadedIndex:
         manifest = self.read_manifest()
-        files = {k: self.root / v for k, v in manifest["files"].items()}
+        files = {k: self.root / v for k, v in manifest.files.items()}
         try:
             with open(files["documents"], encoding="utf-8") as fh:
                 docs = [_doc_from_json(json.loads(line)) for line in fh]
@@ -167,7 +198,7 @@ class IndexStore:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def write(self, data: IndexData, embedder: dict, chunker: dict, dim: int) -> dict:
+    def write(self, data: IndexData, embedder: EmbedderIdentity, chunker: dict, dim: int) -> Manifest:
         """Writes a new generation and switches the manifest to it; returns the new manifest."""
         self.root.mkdir(parents=True, exist_ok=True)
         old_gen = 0
@@ -196,23 +227,19 @@ class IndexStore:
         flat = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, dim), np.float32)
         _fsync_save(p["sentence_vectors"], flat)
         FaissStore.build(chunk_vectors, self.vectors).save(p["dense"])
-        manifest = {
-            "schema_version": SCHEMA_VERSION,
-            "generation": gen,
-            "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "embedder": embedder,
-            "chunker": chunker,
-            "files": files,
-            "documents": {
-                d.doc_id: {"sha256": d.sha256, "title": d.title, "language": d.language,
-                           "sentences": len(d.sentences),
-                           "chunks": sum(1 for c in data.chunks if c.doc_id == d.doc_id)}
-                for d in docs
-            },
-            "counts": {"documents": len(docs), "chunks": len(data.chunks), "sentences": len(flat)},
-        }
+        per_doc = Counter(c.doc_id for c in data.chunks)
+        manifest = Manifest(
+            schema_version=SCHEMA_VERSION,
+            generation=gen,
+            written_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            embedder=embedder,
+            chunker=chunker,
+            files=files,
+            documents={d.doc_id: IndexedDocument(d.sha256, d.title, d.language, len(d.sentences), per_doc[d.doc_id])
+                       for d in docs},
+        )
         tmp = self.root / f"{MANIFEST}.{gen}.tmp"
-        _fsync_write(tmp, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
+        _fsync_write(tmp, json.dumps(_manifest_to_json(manifest), indent=2, ensure_ascii=False).encode("utf-8"))
         os.replace(tmp, self.manifest_path)
         _fsync_dir(self.root)
         self._remove_other_generations(set(files.values()))

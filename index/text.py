@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
-from qa.errors import IngestError
+from qa.core.errors import IngestError
 
 
 def normalise(text: str) -> str:

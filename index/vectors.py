@@ -9,17 +9,9 @@ lists to visit that finds `min_recall` of the exact top 10 for queries near the 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
-
 import numpy as np
 
-from qa.settings import VectorSettings
-
-
-class VectorStore(Protocol):
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
-
-    def __len__(self) -> int: ...
+from qa.core.settings import VectorSettings
 
 
 class NumpyStore:

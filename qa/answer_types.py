@@ -16,7 +16,6 @@ from functools import lru_cache
 from qa import numbers
 
 NUMBER, DATE, PERSON, PLACE, OTHER = "number", "date", "person", "place", "other"
-KINDS = (NUMBER, DATE, PERSON, PLACE, OTHER)
 
 # Per language: (kind, pattern) in order; the first that matches decides. Patterns match casefolded text.
 _ASKS: dict[str, tuple[tuple[str, str], ...]] = {

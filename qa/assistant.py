@@ -10,8 +10,9 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from index.builder import IndexBuilder, IndexReport, Progress
@@ -20,15 +21,15 @@ from index.ingest import Ingestor, corpus_files
 from index.language import detect_language
 from index.store import IndexStore, LoadedIndex
 from qa import answer_types, models
-from qa.errors import EmptyQuestionError, IngestError
+from qa.core.errors import EmptyQuestionError, IngestError
+from qa.evidence import Calibration
 from qa.extract import SpanExtractor
-from qa.followup import Turn, recent
 from qa.llm import LLM
 from qa.pipeline import QUESTION_LANGUAGES, Pipeline, Token
 from qa.present import Passage, passage
-from qa.records import Answer, Citation
+from qa.core.records import Answer, Chunk, Citation, Conversation, Document, EmbedderIdentity, Turn
 from qa.retrieve import Retrieval, Retriever
-from qa.settings import Settings
+from qa.core.settings import Settings
 from qa.translate import Translator
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class Assistant:
     time and never interleaves two (a web server's sessions queue for it)."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None, llm: LLM | None = None,
-                 embedder_identity: dict | None = None):
+                 embedder_identity: EmbedderIdentity | None = None):
         self.settings = settings
         self._embedder = embedder
         self._embedder_identity = embedder_identity or (embedder.identity if embedder else None)
@@ -72,7 +73,7 @@ class Assistant:
         return self._embedder
 
     @property
-    def embedder_identity(self) -> dict:
+    def embedder_identity(self) -> EmbedderIdentity:
         if self._embedder_identity is None:
             self._embedder_identity = models.embedder_identity(self.settings)
         return self._embedder_identity
@@ -127,6 +128,14 @@ class Assistant:
                 report.index = self._index_locked(corpus, False, progress)
         return report
 
+    def documents(self) -> Mapping[str, Document]:
+        """The indexed documents by id (read-only)."""
+        return MappingProxyType(self.loaded_index().data.documents)
+
+    def chunks(self) -> Sequence[Chunk]:
+        """The indexed chunks, in index order."""
+        return tuple(self.loaded_index().data.chunks)
+
     def passage(self, citation: Citation) -> Passage:
         """The cited quote in its context, for a reader checking the source."""
         document = self.loaded_index().data.documents[citation.doc_id]
@@ -151,18 +160,21 @@ class Assistant:
         if self._pipeline is None or self._pipeline.retriever is not self.retriever:
             self._pipeline = Pipeline(self.settings, self.loaded_index().data.documents, self.retriever,
                                       lambda: self.extractor, lambda: self.translator, self.embedder.encode_queries)
-            self._check_calibration()
+            self._check_calibration(self._pipeline.calibration)
         return self._pipeline
 
-    def _check_calibration(self) -> None:
+    def _check_calibration(self, calibration: Calibration) -> None:
         """The evidence models read the embedder's scores: fitted for another embedder, they still run, but
         what they call likely is not, so say so."""
-        fitted = self._pipeline.calibration.meta.get("embedder")
+        try:
+            fitted = EmbedderIdentity.from_json(calibration.meta.get("embedder"))
+        except ValueError:
+            return
         ours = self.embedder_identity
-        if isinstance(fitted, dict) and fitted.get("fingerprint") != ours.get("fingerprint"):
-            log.warning("%s was fitted for the embedder %s (%s), not for %s (%s): evidence and refusals are "
-                        "uncalibrated; refit with `make fit`", self.settings.retrieval.calibration,
-                        fitted.get("name"), fitted.get("fingerprint"), ours.get("name"), ours.get("fingerprint"))
+        if fitted.fingerprint != ours.fingerprint:
+            log.warning("%s was fitted for the embedder %s, not for %s: evidence and refusals are uncalibrated; "
+                        "refit with `make fit`", self.settings.retrieval.calibration, fitted.describe(),
+                        ours.describe())
 
     @property
     def extractor(self) -> SpanExtractor:
@@ -199,9 +211,14 @@ class Assistant:
     def retrieve(self, question: str, translations: tuple[str, ...] = ()) -> Retrieval:
         return self.retriever.retrieve(question, translations)
 
-    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+    def conversation(self, turns: Sequence[Turn] = ()) -> Conversation:
+        """A conversation (new, or of these earlier turns) keeping as many turns as the settings say a follow-up
+        may refer to."""
+        return Conversation.of(turns, self.settings.chat.history_turns)
+
+    def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
         answer = None
-        for event in self.ask_stream(question, history):
+        for event in self.ask_stream(question, conversation):
             if isinstance(event, Answer):
                 answer = event
         assert answer is not None
@@ -218,23 +235,26 @@ class Assistant:
             self.question_language("warm up")
             answer_types.has_date("warm up")
 
-    def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Token | Answer]:
+    def ask_stream(self, question: str, conversation: Conversation | None = None) -> Iterator[Token | Answer]:
         """Yields the short answer as the model chooses it (`Token`), then the checked `Answer`.
 
-        `history` holds the earlier turns of a conversation; a follow-up is rewritten into a
-        standalone question before retrieval (plain questions are left as they are). Only the last
-        `chat.history_turns` are used, and the model's prompt never holds the history itself.
+        `conversation` holds the earlier turns; a follow-up is rewritten into a standalone question before
+        retrieval (plain questions are left as they are). The model's prompt never holds the conversation itself.
 
         The assistant's lock is held until the generator ends or is closed."""
         if not question.strip():
             raise EmptyQuestionError("the question is empty")
         with self._lock:
             self.warm_up()
-            model_info = {"llm": getattr(self.llm, "name", "?"), "embedder": self.embedder_identity.get("name", "?")}
-            yield from self.pipeline.run(" ".join(question.split()),
-                                         recent(history, self.settings.chat.history_turns), model_info)
+            model_info = {"llm": self.llm.name, "embedder": self.embedder_identity.name}
+            turns = conversation.turns if conversation is not None else ()
+            yield from self.pipeline.run(" ".join(question.split()), turns, model_info)
 
-    # -- description -------------------------------------------------------------------
+    # -- set-up and description -----------------------------------------------------------
+    def prepare_models(self, log: Callable[[str], None] = print) -> dict[str, Path]:
+        """Puts the default models into the model cache (once; nothing is downloaded)."""
+        return models.prepare_defaults(self.settings, log=log)
+
     def info(self) -> dict:
         s = self.settings
         out = {
@@ -245,12 +265,12 @@ class Assistant:
             "llm": str(models.llm_path(s)),
         }
         if self.store.exists():
-            manifest = self.store.read_manifest()
+            m = self.store.read_manifest()
             out["indexed"] = {
-                "written_at": manifest["written_at"],
-                "embedder": manifest["embedder"],
-                "counts": manifest["counts"],
-                "documents": manifest["documents"],
+                "written_at": m.written_at,
+                "embedder": m.embedder.to_json(),
+                "counts": {"documents": len(m.documents), "chunks": m.chunks, "sentences": m.sentences},
+                "documents": {doc_id: asdict(d) for doc_id, d in m.documents.items()},
             }
         else:
             out["indexed"] = None

@@ -9,9 +9,8 @@ from typing import Annotated
 
 import typer
 
-from qa.errors import QAError
+from qa.core.errors import QAError
 from qa.present import answer_json, format_answer
-from qa.records import Answer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions about your articles.")
 
@@ -19,7 +18,7 @@ EXIT_USER_ERROR = 2
 
 
 def _settings():
-    from qa.settings import load_settings
+    from qa.core.settings import load_settings
 
     return load_settings()
 
@@ -33,9 +32,7 @@ def _assistant():
 @app.command()
 def setup() -> None:
     """Prepare the default models in the model cache (once; nothing is downloaded)."""
-    from qa.models import prepare_defaults
-
-    for kind, path in prepare_defaults(_settings(), log=lambda m: typer.echo(m, err=True)).items():
+    for kind, path in _assistant().prepare_models(log=lambda m: typer.echo(m, err=True)).items():
         typer.echo(f"{kind}: {path}")
 
 
@@ -65,10 +62,6 @@ def index(
         raise typer.Exit(EXIT_USER_ERROR)
 
 
-def print_answer(answer: Answer, documents: dict) -> None:
-    typer.echo(format_answer(answer, documents))
-
-
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in any language.")],
@@ -95,20 +88,17 @@ def ask(
         width = shutil.get_terminal_size().columns
         lines = max(0, (len(draft) - 1) // width)
         sys.stdout.write("\r\033[K" + "\033[1A\033[K" * lines)
-    documents = assistant.loaded_index().data.documents
+    assert answer is not None
     if as_json:
-        typer.echo(json.dumps(answer_json(answer, documents), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(answer_json(answer), ensure_ascii=False, indent=2))
     else:
-        print_answer(answer, documents)
-
+        typer.echo(format_answer(answer))
 
 
 def chat_loop(assistant, lines, write) -> None:
     """The terminal conversation: each line is a question; follow-ups are rewritten from the turns before.
     `/rewrite` toggles showing the standalone question, `/new` forgets the conversation, `/quit` ends."""
-    from qa.followup import Turn, recent
-
-    history: list[Turn] = []
+    conversation = assistant.conversation()
     show_rewrite = False
     for line in lines:
         question = line.strip()
@@ -117,18 +107,18 @@ def chat_loop(assistant, lines, write) -> None:
         if question in {"/quit", "/exit"}:
             break
         if question == "/new":
-            history.clear()
+            conversation = assistant.conversation()
             write("(new conversation)\n")
             continue
         if question == "/rewrite":
             show_rewrite = not show_rewrite
             write(f"(showing rewritten questions: {'on' if show_rewrite else 'off'})\n")
             continue
-        answer = assistant.ask(question, history)
+        answer = assistant.ask(question, conversation)
         if show_rewrite and answer.rewritten != question:
             write(f"(asked as: {answer.rewritten})\n")
-        write(format_answer(answer, assistant.loaded_index().data.documents) + "\n")
-        history = recent([*history, Turn(question, answer.text)], assistant.settings.chat.history_turns)
+        write(format_answer(answer) + "\n")
+        conversation = conversation.then(question, answer.text)
 
 
 @app.command()

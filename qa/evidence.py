@@ -22,7 +22,7 @@ import numpy as np
 
 from index.lexical import stems
 from qa import answer_types
-from qa.records import Evidence
+from qa.core.records import Evidence
 from qa.retrieve import SIGNALS, Retrieval
 
 CALIBRATION = Path(__file__).resolve().parent / "calibration.json"
@@ -204,7 +204,7 @@ class Calibration:
 
 @lru_cache(maxsize=4)
 def _load(path: Path) -> Calibration:
-    from qa.errors import ConfigError
+    from qa.core.errors import ConfigError
 
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))

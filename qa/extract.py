@@ -20,6 +20,7 @@ from string import Template
 import numpy as np
 
 from qa import numbers
+from qa.core.records import GenerationStats
 from qa.llm import LLM
 
 _ENDINGS = ("\n", ".", " [", "[")
@@ -62,11 +63,12 @@ class SpanExtractor:
             try:
                 next(stream)
             except StopIteration as done:
-                return done.value
+                return done.value[0]
 
     def stream(self, sentence: str, question: str, may_start=None,
-               language: str = "") -> Generator[str, None, Span | None]:
-        """As `extract`, yielding the answer's text piece by piece as the model chooses it."""
+               language: str = "") -> Generator[str, None, tuple[Span | None, GenerationStats | None]]:
+        """As `extract`, yielding the answer's text piece by piece as the model chooses it; returns the span and
+        how the model's generation went (None when it did not run)."""
         flat = " ".join(sentence.split())
         tokens = self.llm.tokenize(" " + flat)
         pieces = [self.llm.detokenize([t]) for t in tokens]
@@ -88,7 +90,7 @@ class SpanExtractor:
         starts = [i for i, at in begins.items() if at is not None
                   and (may_start is None or may_start(flat[at:].split(" ", 1)[0]))]
         if not starts:
-            return None
+            return None, None
         endings = sorted(self.endings())
         chosen: list[int] = []
         live: list[int] = []  # positions in `tokens` the next token may take
@@ -114,16 +116,18 @@ class SpanExtractor:
             return tokens[best]
 
         out = []
-        for token in self.llm.constrained(self.prompt(sentence, question), choose, self.max_tokens):
+        generation = self.llm.constrained(self.prompt(sentence, question), choose, self.max_tokens)
+        for token in generation:
             out.append(token)
             yield pieces[chosen[-1]] if len(out) > 1 else pieces[chosen[-1]].lstrip()
         if not out:
-            return None
+            return None, generation.stats
         # The greedy path ends where ending is likelier than going on; the answer ends where the whole answer,
         # ending included, is likeliest along that path (a copy running on to the sentence's end is unlikely
         # as a whole even when each next word is likely).
         length = 1 + int(np.argmax(stops)) if stops else len(out)
-        return locate(sentence, self.llm.detokenize(out[:length]), at=begins[chosen[0]], language=language)
+        span = locate(sentence, self.llm.detokenize(out[:length]), at=begins[chosen[0]], language=language)
+        return span, generation.stats
 
 
 def _whole_quantities(sentence: str, start: int, end: int, language: str = "") -> int:

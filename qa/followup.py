@@ -11,20 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from qa import answer_types, protocol
-
-
-@dataclass(frozen=True)
-class Turn:
-    question: str
-    answer: str = ""
-
-
-def recent(history: Sequence[Turn], turns: int) -> list[Turn]:
-    """The last `turns` turns: what a follow-up may refer to. Older turns are dropped."""
-    return list(history)[-turns:] if turns > 0 else []
+from qa import answer_types
+from qa.core import protocol
+from qa.core.records import Turn
 
 
 _PERSON = {

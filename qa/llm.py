@@ -5,54 +5,54 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
-from qa.errors import DependencyMissingError, ModelMissingError
-from qa.settings import LLMSettings
+from qa.core.errors import DependencyMissingError, ModelMissingError
+from qa.core.records import GenerationStats
+from qa.core.settings import LLMSettings
+
+
+T = TypeVar("T")
+
+
+class Generation(Generic[T]):
+    """A completion as it is generated: iterate for its pieces (text, or token ids for `LLM.constrained`);
+    once it has ended, `stats` holds how it went (None from a model that does not count)."""
+
+    def __init__(self, pieces: Iterator[T]):
+        self._pieces = pieces
+        self.stats: GenerationStats | None = None
+
+    def __iter__(self) -> Generation[T]:
+        return self
+
+    def __next__(self) -> T:
+        return next(self._pieces)
 
 
 class LLM(Protocol):
     name: str
 
-    def stream(self, prompt: str, max_tokens: int, stop: Sequence[str]) -> Iterator[str]: ...
+    def stream(self, prompt: str, max_tokens: int, stop: Sequence[str]) -> Generation[str]: ...
 
     def tokenize(self, text: str) -> list[int]: ...
 
     def detokenize(self, tokens: Sequence[int]) -> str: ...
 
     def constrained(self, prompt: str, choose: Callable[[np.ndarray], int | None],
-                    max_tokens: int) -> Iterator[int]:
+                    max_tokens: int) -> Generation[int]:
         """Decoding where `choose` picks each next token from the logits (None ends the completion); yields the
         tokens as they are chosen."""
         ...
-
-
-@dataclass(frozen=True)
-class GenerationStats:
-    """One completion, as llama.cpp counted it (`*_ms`) and as the caller waited for it (`wall_*_s`).
-    `prompt_tokens` were evaluated; `reused_tokens` came from the previous prompt's state. The first token is
-    chosen from the prompt's logits, so the `generated_tokens` decodes all fall after `wall_first_token_s`."""
-
-    prompt_tokens: int
-    reused_tokens: int
-    generated_tokens: int
-    prompt_ms: float
-    generate_ms: float
-    wall_first_token_s: float
-    wall_total_s: float
-    first_token: int | None = None  # the first generated token and its logit after the prompt
-    first_logit: float | None = None
 
 
 class LlamaCppLLM:
     """A local GGUF model run by llama-cpp-python; constructed from a path, never downloaded."""
 
     def __init__(self, path: str | Path, settings: LLMSettings):
-        os.environ["HF_HUB_OFFLINE"] = "1"
         path = Path(path)
         if not path.is_file():
             raise ModelMissingError(f"language model file {path} does not exist")
@@ -64,7 +64,6 @@ class LlamaCppLLM:
         self.settings = settings
         self.name = path.name
         self.path = path
-        self.last: GenerationStats | None = None
         self._first: tuple[int, float] | None = None
         self._llama_cpp = llama_cpp
         try:
@@ -79,9 +78,6 @@ class LlamaCppLLM:
         except ValueError as exc:
             raise ModelMissingError(f"cannot load the language model {path}: {exc}") from None
 
-    def count_tokens(self, text: str) -> int:
-        return len(self.tokenize(text))
-
     def tokenize(self, text: str) -> list[int]:
         return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
 
@@ -89,7 +85,7 @@ class LlamaCppLLM:
         return self.llm.detokenize(list(tokens)).decode("utf-8", errors="replace")
 
     def constrained(self, prompt: str, choose: Callable[[np.ndarray], int | None],
-                    max_tokens: int) -> Iterator[int]:
+                    max_tokens: int) -> Generation[int]:
         def tokens(prompt_tokens: list[int]) -> Iterator[int]:
             self._evaluate(prompt_tokens)
             token = None
@@ -104,7 +100,7 @@ class LlamaCppLLM:
                     self._first = (token, float(logits[token]))
                 yield token
 
-        yield from self._timed(prompt, tokens)
+        return self._timed(prompt, tokens)
 
     def _evaluate(self, tokens: list[int]) -> None:
         """Evaluates the prompt, reusing the previous prompt's state up to the common prefix, as
@@ -122,31 +118,40 @@ class LlamaCppLLM:
         return np.ctypeslib.as_array(self._llama_cpp.llama_get_logits_ith(self.llm._ctx.ctx, -1),
                                      shape=(self.llm.n_vocab(),))
 
-    def stream(self, prompt: str, max_tokens: int, stop: Sequence[str]) -> Iterator[str]:
+    def stream(self, prompt: str, max_tokens: int, stop: Sequence[str]) -> Generation[str]:
         """llama-cpp-python keeps the previous prompt's state and evaluates only what differs after the
         longest common prefix: the fixed instructions and worked examples are evaluated once per context."""
         if self.settings.temperature == 0:
-            yield from (t for t in self._timed(prompt, lambda tokens: self._greedy(tokens, max_tokens, stop)) if t)
-        else:
-            yield from (t for t in self._timed(prompt, lambda _: self._sampled(prompt, max_tokens, stop)) if t)
+            return self._timed(prompt, lambda tokens: self._greedy(tokens, max_tokens, stop), skip_empty=True)
+        return self._timed(prompt, lambda _: self._sampled(prompt, max_tokens, stop), skip_empty=True)
 
-    def _timed(self, prompt: str, run: Callable[[list[int]], Iterator]) -> Iterator:
-        """Runs a completion of the prompt's tokens and records its `GenerationStats` in `last`. The completion
-        yields "" (or nothing) once the prompt is evaluated; the first item marks the first token's time."""
-        lib, ctx = self._llama_cpp, self.llm.ctx
-        lib.llama_perf_context_reset(ctx)
-        start, first, self._first = time.perf_counter(), None, None
-        n_before = self.llm.n_tokens
-        tokens = self._tokens(prompt)
-        for item in run(tokens):
-            if first is None:
-                first = time.perf_counter()
-            yield item
-        end = time.perf_counter()
-        perf = lib.llama_perf_context(ctx)
-        self.last = GenerationStats(
+    def _timed(self, prompt: str, run: Callable[[list[int]], Iterator[T]], skip_empty: bool = False) -> Generation[T]:
+        """Runs a completion of the prompt's tokens; the generation's `stats` are set when it ends. The
+        completion yields "" (or nothing) once the prompt is evaluated; the first item marks the first token's
+        time."""
+
+        def pieces() -> Iterator[T]:
+            lib, ctx = self._llama_cpp, self.llm.ctx
+            lib.llama_perf_context_reset(ctx)
+            start, first, self._first = time.perf_counter(), None, None
+            n_before = self.llm.n_tokens
+            tokens = self._tokens(prompt)
+            for item in run(tokens):
+                if first is None:
+                    first = time.perf_counter()
+                if not (skip_empty and item == ""):
+                    yield item
+            end = time.perf_counter()
+            generation.stats = self._stats(lib.llama_perf_context(ctx), len(tokens), n_before, start, first, end)
+
+        generation: Generation[T] = Generation(pieces())
+        return generation
+
+    def _stats(self, perf, n_tokens: int, n_before: int, start: float, first: float | None,
+               end: float) -> GenerationStats:
+        return GenerationStats(
             prompt_tokens=perf.n_p_eval,
-            reused_tokens=max(0, len(tokens) - perf.n_p_eval) if n_before else 0,
+            reused_tokens=max(0, n_tokens - perf.n_p_eval) if n_before else 0,
             generated_tokens=perf.n_eval,
             prompt_ms=perf.t_p_eval_ms,
             generate_ms=perf.t_eval_ms,

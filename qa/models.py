@@ -9,11 +9,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from qa.errors import DependencyMissingError, ModelMissingError
-from qa.settings import Settings
+from qa.core.errors import DependencyMissingError, ModelMissingError
+from qa.core.records import EmbedderIdentity
+from qa.core.settings import Settings
 
 DEFAULT_EMBEDDER_DIR = "multilingual-e5-small"
 DEFAULT_LLM_FILE = "gemma-3-270m-q4_k_m.gguf"
+
+
+def offline() -> None:
+    """Nothing may download: the Hugging Face libraries read these whenever they load a model."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 
 def embedder_path(settings: Settings) -> Path:
@@ -44,14 +51,14 @@ def llm_path(settings: Settings) -> Path:
     return settings.paths.models_dir / DEFAULT_LLM_FILE
 
 
-def embedder_identity(settings: Settings) -> dict:
+def embedder_identity(settings: Settings) -> EmbedderIdentity:
     """The identity an index records, computed without loading the model."""
     from index.embed import folder_identity
 
     return folder_identity(embedder_path(settings))
 
 
-def onnx_file(settings: Settings, identity: dict | None = None) -> Path | None:
+def onnx_file(settings: Settings, identity: EmbedderIdentity | None = None) -> Path | None:
     """Where the configured embedder's ONNX export lives (or would), None when it cannot have one.
     `identity` is the folder's, when the caller has it already (hashing the folder takes about 60 ms)."""
     from index.onnx_embed import onnx_path, supported
@@ -62,8 +69,9 @@ def onnx_file(settings: Settings, identity: dict | None = None) -> Path | None:
     return onnx_path(identity or embedder_identity(settings), settings.paths.models_dir)
 
 
-def load_embedder(settings: Settings, identity: dict | None = None):
+def load_embedder(settings: Settings, identity: EmbedderIdentity | None = None):
     """The configured embedder; `identity` as in `onnx_file`."""
+    offline()
     backend = settings.embedder.backend
     folder = embedder_path(settings)
     if backend != "torch" and identity is None and folder.is_dir():
@@ -83,6 +91,7 @@ def load_embedder(settings: Settings, identity: dict | None = None):
 
 def prepare_onnx(settings: Settings, log=print) -> Path | None:
     """Exports the configured embedder to ONNX once (about 10 s), unless the torch backend is asked for."""
+    offline()
     path = onnx_file(settings) if settings.embedder.backend != "torch" else None
     if path is None or path.is_file():
         return path
@@ -100,6 +109,7 @@ def load_llm(settings: Settings):
 
 def prepare_defaults(settings: Settings, log=print) -> dict[str, Path]:
     """Assembles / expands the default models into the model cache, once. Returns their paths."""
+    offline()
     out = {}
     models_dir = settings.paths.models_dir
     models_dir.mkdir(parents=True, exist_ok=True)

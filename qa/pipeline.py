@@ -22,17 +22,31 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.language import detect_language
-from qa import answer_types, numbers, protocol, verify
+from qa import answer_types, numbers, verify
+from qa.core import protocol
 from qa.evidence import Calibration, Question, Ranked, rank
-from qa.extract import SpanExtractor
-from qa.followup import Turn, rewrite
-from qa.records import Answer, Document, Evidence, Timings
+from qa.extract import Span, SpanExtractor
+from qa.followup import rewrite
+from qa.core.records import (
+    ANSWER,
+    ANSWER_TRANSLATION,
+    QUESTION_TRANSLATION,
+    Answer,
+    Document,
+    Evidence,
+    GenerationStats,
+    Timings,
+    Turn,
+)
 from qa.retrieve import Retriever
-from qa.settings import Settings
+from qa.core.settings import Settings
 from qa.translate import Translator
 
 QUESTION_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt", "ru", "zh", "ja", "pl", "tr", "sv", "da")
 _NAMEISH = re.compile(r"(?<=\w)[\s,]+([A-ZÀ-ÖØ-ÞА-Я][\w'’.-]*|\w*\d\w*)")
+
+
+Generations = tuple[GenerationStats, ...]
 
 
 @dataclass(frozen=True)
@@ -77,19 +91,23 @@ class Pipeline:
 
     def translations(self, question: str, language: str) -> tuple[str, ...]:
         """The question in each other language the index holds articles in (when enabled)."""
+        return self._translate_question(question, language)[0]
+
+    def _translate_question(self, question: str, language: str) -> tuple[tuple[str, ...], Generations]:
         translator = self._translator() if self.settings.retrieval.translate_queries else None
         if translator is None:
-            return ()
+            return (), ()
         targets = [lang for lang in self.languages if lang != language][:2]
-        found = (translator.translate(question, language, target) for target in targets)
-        return tuple(t for t in found if t and t.casefold() != question.casefold())
+        done = [t for t in (translator.translate(question, language, target) for target in targets) if t]
+        texts = tuple(t.text for t in done if t.text and t.text.casefold() != question.casefold())
+        return texts, tuple(t.stats.of_step(QUESTION_TRANSLATION) for t in done if t.stats)
 
     def run(self, question: str, history: Sequence[Turn], model: dict[str, str]) -> Iterator[Token | Answer]:
         t0 = time.perf_counter()
         language = self.question_language(question)
         standalone = rewrite(question, history, language)
         t_rewritten = time.perf_counter()
-        translations = self.translations(standalone, language)
+        translations, generations = self._translate_question(standalone, language)
         t_translated = time.perf_counter()
         retrieval = self.retriever.retrieve(standalone, translations)
         q = Question.of(standalone, language, translations, self.retriever.idf)
@@ -109,7 +127,7 @@ class Pipeline:
         if not ranked.answerable:
             now = time.perf_counter()
             yield Answer(text=protocol.refusal(language), citations=(), refused=True, timings=timings(None, now),
-                         mode="refused", **base)
+                         mode="refused", generations=generations, **base)
             return
         best = ranked.evidence[0]
         first, raw = None, ""
@@ -121,53 +139,60 @@ class Pipeline:
                 try:
                     piece = next(stream)
                 except StopIteration as done:
-                    span = done.value
+                    span, stats = done.value
+                    generations += (stats.of_step(ANSWER),) if stats else ()
                     break
                 first = first or time.perf_counter()
                 raw += piece
                 yield Token(piece)
         done = time.perf_counter()
-        claim = self.short_answer(q, translations, best, span)
+        claim, more = self.short_answer(q, translations, best, span)
+        generations += more
         if claim is not None:
             text, mode = protocol.short_answer(claim, best.n, best.text), "composed"
         elif answer_types.holds(q.kind, best.text, self.doc_language(best), standalone):
             text, mode = protocol.quoted(language, best.text, best.n), "quoted"
         else:  # a quote that lacks the kind of answer asked for does not answer
             yield Answer(text=protocol.refusal(language), citations=(), refused=True, timings=timings(first, done),
-                         mode="refused", raw=raw, **base)
+                         mode="refused", raw=raw, generations=generations, **base)
             return
-        yield Answer(text=text, citations=(best.citation(),), refused=False, timings=timings(first, done),
-                     mode=mode, raw=raw, **base)
+        yield Answer(text=text, citations=(best.citation(self.documents[best.doc_id]),), refused=False,
+                     timings=timings(first, done), mode=mode, raw=raw, generations=generations, **base)
 
     # -- the short answer ------------------------------------------------------------------------
-    def short_answer(self, q: Question, translations: tuple[str, ...], best: Evidence, span) -> str | None:
-        """The checked short answer in the question's language, or None. A span that no checked translation
-        renders stays only when it reads the same in every language (names, numbers; an amount with a scale
-        word is then written the question's way)."""
+    def short_answer(self, q: Question, translations: tuple[str, ...], best: Evidence,
+                     span: Span | None) -> tuple[str | None, Generations]:
+        """The checked short answer in the question's language, or None, and the model's translation of it if
+        one ran. A span that no checked translation renders stays only when it reads the same in every language
+        (names, numbers; an amount with a scale word is then written the question's way)."""
         if span is None:
-            return None
+            return None, ()
         ev_language = self.doc_language(best)
         questions = (q.text, *translations)
         names = set().union(*q.names)
         check = verify.check_claim(span.text, ev_language, questions, q.kind, best.text, ev_language, names,
                                    (span.start, span.end))
         if not check.ok:
-            return None
+            return None, ()
         if ev_language == q.language:
-            return span.text
+            return span.text, ()
         fallback = self._as_it_reads(span.text, ev_language, q, questions, best) \
             if verify.reads_the_same(span.text) else None
         translator = self._translator()
-        translated = translator.translate(span.text, ev_language, q.language) if translator is not None else None
+        translation = translator.translate(span.text, ev_language, q.language) if translator is not None else None
+        if translation is None:
+            return fallback, ()
+        ran = (translation.stats.of_step(ANSWER_TRANSLATION),) if translation.stats else ()
+        translated = translation.text
         if not translated or translated.casefold() == span.text.casefold():
-            return fallback
+            return fallback, ran
         vectors = self.embed([span.text, translated])
         similarity = float(vectors[0] @ vectors[1])
         if verify.translation_holds(span.text, ev_language, translated, q.language, similarity,
                                     self.calibration.meta.get("translation_min_similarity", 1.0)) and \
                 verify.check_claim(translated, q.language, questions, q.kind, best.text, ev_language).ok:
-            return translated
-        return fallback
+            return translated, ran
+        return fallback, ran
 
     @staticmethod
     def _as_it_reads(text: str, language: str, q: Question, questions: tuple[str, ...], best: Evidence) -> str:

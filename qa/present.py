@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from qa.records import Answer, Citation, Document
+from qa.core.records import Answer, Citation, Document
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,9 @@ def passage(document: Document, citation: Citation, context_sentences: int = 2) 
     )
 
 
-def answer_json(answer: Answer, documents: dict[str, Document]) -> dict:
-    """The `qa ask --json` object; `file` is relative to the corpus folder (not `path`, which API clients such as gradio_client take for a file to download)."""
+def answer_json(answer: Answer) -> dict:
+    """The `qa ask --json` object; `file` is relative to the corpus folder (not `path`, which API clients such as
+    gradio_client take for a file to download)."""
     return {
         "question": answer.question,
         "answer": answer.text,
@@ -67,9 +68,9 @@ def answer_json(answer: Answer, documents: dict[str, Document]) -> dict:
         "citations": [
             {
                 "n": c.n,
-                "file": documents[c.doc_id].path,
-                "title": documents[c.doc_id].title,
-                "language": documents[c.doc_id].language,
+                "file": c.file,
+                "title": c.title,
+                "language": c.language,
                 "char_start": c.char_start,
                 "char_end": c.char_end,
                 "quote": c.quote,
@@ -81,13 +82,12 @@ def answer_json(answer: Answer, documents: dict[str, Document]) -> dict:
     }
 
 
-def format_answer(answer: Answer, documents: dict[str, Document]) -> str:
+def format_answer(answer: Answer) -> str:
     lines = [answer.text]
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:
-            doc = documents[c.doc_id]
-            lines.append(f"[{c.n}] {doc.title} ({doc.language}, {doc.path}, chars {c.char_start}-{c.char_end})")
+            lines.append(f"[{c.n}] {c.title} ({c.language}, {c.file}, chars {c.char_start}-{c.char_end})")
             if c.quote not in answer.text:
                 lines.append(f"    “{c.quote}”")
     return "\n".join(lines)

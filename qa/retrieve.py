@@ -18,8 +18,8 @@ import numpy as np
 from index.embed import Embedder
 from index.lexical import stems
 from index.store import LoadedIndex
-from qa.records import Evidence, Hit
-from qa.settings import RetrievalSettings
+from qa.core.records import Evidence, Hit
+from qa.core.settings import RetrievalSettings
 
 LEXICAL_WEIGHT = 0.1  # weight of the share of the question's word stems a sentence contains
 
@@ -39,19 +39,14 @@ class Retrieval:
 
 
 def reciprocal_rank_fusion(rankings: dict[str, list[int]], k: int,
-                           weights: dict[str, float] | None = None) -> list[tuple[int, float, str]]:
-    """(row, fused score, via) best first; `via` says whether dense, lexical or both kinds of ranking found the
-    row (a ranking's name starts with its kind: "dense", "lexical:translated", ...)."""
+                           weights: dict[str, float] | None = None) -> list[tuple[int, float]]:
+    """(row, fused score) best first."""
     scores: dict[int, float] = {}
-    found: dict[int, set[str]] = {}
     for name, rows in rankings.items():
         weight = (weights or {}).get(name, 1.0)
         for rank, row in enumerate(rows, start=1):
             scores[row] = scores.get(row, 0.0) + weight / (k + rank)
-            found.setdefault(row, set()).add(name.split(":")[0])
-    order = sorted(scores, key=lambda r: (-scores[r], r))
-    via = {r: "both" if len(found[r]) > 1 else next(iter(found[r])) for r in order}
-    return [(r, scores[r], via[r]) for r in order]
+    return [(r, scores[r]) for r in sorted(scores, key=lambda r: (-scores[r], r))]
 
 
 class Retriever:
@@ -86,7 +81,7 @@ class Retriever:
             weights["dense" + tag] = weights["lexical" + tag] = 1.0 if i == 0 else s.translation_weight
         fused = reciprocal_rank_fusion(rankings, s.rrf_k, weights)
         chunks = self.index.data.chunks
-        return [Hit(chunks[row], score, rank, via) for rank, (row, score, via) in enumerate(fused, start=1)]
+        return [Hit(chunks[row], score, rank) for rank, (row, score) in enumerate(fused, start=1)]
 
     def retrieve(self, question: str, translations: tuple[str, ...] = ()) -> Retrieval:
         if not self.index.data.chunks:

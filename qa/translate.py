@@ -10,16 +10,19 @@ checked before it is (`qa.verify.translation_holds`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from qa.core.languages import LANGUAGE_NAMES
+from qa.core.records import GenerationStats
 from qa.llm import LLM
 
-LANGUAGE_NAMES = {
-    "en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian", "nl": "Dutch",
-    "pt": "Portuguese", "ru": "Russian", "zh": "Chinese", "ja": "Japanese", "pl": "Polish", "tr": "Turkish",
-    "sv": "Swedish", "da": "Danish",
-}
+
+@dataclass(frozen=True)
+class Translation:
+    text: str  # empty when the model wrote nothing
+    stats: GenerationStats | None
 
 
 class Translator:
@@ -31,12 +34,13 @@ class Translator:
         self.template = Template((Path(prompts_dir) / "translate.txt").read_text(encoding="utf-8").rstrip())
         self.max_tokens = max_tokens
 
-    def translate(self, text: str, source: str, target: str) -> str | None:
+    def translate(self, text: str, source: str, target: str) -> Translation | None:
         """The text (a question or a short answer) in the `target` language, or None when a language has no
         name here."""
         if source == target or source not in LANGUAGE_NAMES or target not in LANGUAGE_NAMES:
             return None
         prompt = self.template.substitute(source=LANGUAGE_NAMES[source], target=LANGUAGE_NAMES[target],
                                           text=" ".join(text.split()))
-        out = "".join(self.llm.stream(prompt, self.max_tokens, ["\n"])).strip()
-        return out or None
+        generation = self.llm.stream(prompt, self.max_tokens, ["\n"])
+        text = "".join(generation).strip()
+        return Translation(text, generation.stats)

@@ -13,17 +13,14 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+import gradio as gr
 
-import gradio as gr  # noqa: E402
-
-from qa import protocol  # noqa: E402
-from qa.assistant import Assistant, Token  # noqa: E402
-from qa.errors import QAError, ServeError  # noqa: E402
-from qa.followup import Turn, recent  # noqa: E402
-from qa.present import Passage, answer_json  # noqa: E402
-from qa.records import Answer  # noqa: E402
-from qa.translate import LANGUAGE_NAMES  # noqa: E402
+from qa.assistant import Assistant, Token
+from qa.core import protocol
+from qa.core.errors import QAError, ServeError
+from qa.core.languages import LANGUAGE_NAMES
+from qa.core.records import Answer, Conversation, Turn
+from qa.present import Passage, answer_json
 
 GROUP = "assistant"
 MODES = {
@@ -73,8 +70,8 @@ if (!window.__qaCiteListening) {
 """
 
 
-def new_session() -> dict:
-    return {"turns": [], "citations": {}, "answers": 0}
+def new_session(conversation: Conversation) -> dict:
+    return {"conversation": conversation, "citations": {}, "answers": 0}
 
 
 class ChatApp:
@@ -95,7 +92,7 @@ class ChatApp:
         yield "", [*messages, pending], session
         draft, answer = "", None
         try:
-            for event in self.assistant.ask_stream(question, session["turns"]):
+            for event in self.assistant.ask_stream(question, session["conversation"]):
                 if isinstance(event, Token):
                     draft += event.text
                     pending = {"role": "assistant",
@@ -110,14 +107,12 @@ class ChatApp:
         session = dict(session)
         session["answers"] += 1
         number = session["answers"]
-        documents = self.assistant.loaded_index().data.documents
         session["citations"] = {**session["citations"], **{f"{number}:{c.n}": c for c in answer.citations}}
-        session["turns"] = recent([*session["turns"], Turn(question, answer.text)],
-                                  self.settings.chat.history_turns)
+        session["conversation"] = session["conversation"].then(question, answer.text)
         if answer.rewritten and answer.rewritten != answer.question:
             messages.append({"role": "assistant", "content": html.escape(answer.rewritten),
                              "metadata": {"title": "Follow-up understood as", "status": "done"}})
-        reply = {"role": "assistant", "content": answer_html(answer, number, documents)}
+        reply = {"role": "assistant", "content": answer_html(answer, number)}
         yield "", [*messages, reply], session
 
     def show_source(self, session: dict, evt: gr.EventData) -> str:
@@ -131,7 +126,7 @@ class ChatApp:
             return error_html(exc)
 
     def new_conversation(self) -> tuple[list, dict, str]:
-        return [], new_session(), EMPTY_PANEL
+        return [], new_session(self.assistant.conversation()), EMPTY_PANEL
 
     # -- documents -------------------------------------------------------------------------
     def add_files(self, files: list[str] | None, progress=gr.Progress()) -> tuple[str, None]:
@@ -162,16 +157,17 @@ class ChatApp:
     # -- API ---------------------------------------------------------------------------------
     def ask_api(self, question: str, history: list[dict] | None = None) -> dict:
         """Answer a question with citations. `history`: earlier turns as {"question", "answer"} objects."""
-        turns = [Turn(t.get("question", ""), t.get("answer", "")) for t in history or []]
+        conversation = self.assistant.conversation([Turn(t.get("question", ""), t.get("answer", ""))
+                                                    for t in history or []])
         try:
-            answer = self.assistant.ask(question, turns)
+            answer = self.assistant.ask(question, conversation)
         except QAError as exc:
             raise gr.Error(str(exc)) from None
-        return answer_json(answer, self.assistant.loaded_index().data.documents)
+        return answer_json(answer)
 
 
 # -- rendering -----------------------------------------------------------------------------
-def answer_html(answer: Answer, number: int, documents: dict) -> str:
+def answer_html(answer: Answer, number: int) -> str:
     """The checked answer: a badge for how it was made, the text with clickable citations, the sources and
     the time each stage took."""
     css, label = MODES.get(answer.mode, MODES["composed"])
@@ -186,8 +182,8 @@ def answer_html(answer: Answer, number: int, documents: dict) -> str:
     for c in answer.citations:
         text = text.replace(f"[{c.n}]", cite(c.n, f"[{c.n}]"))
     sources = "".join(
-        f'<li>{cite(c.n, f"[{c.n}]")} {html.escape(documents[c.doc_id].title)} '
-        f'<span class="qa-lang">({c.doc_id}, {documents[c.doc_id].language})</span></li>'
+        f'<li>{cite(c.n, f"[{c.n}]")} {html.escape(c.title)} '
+        f'<span class="qa-lang">({html.escape(c.file)}, {c.language})</span></li>'
         for c in answer.citations)
     t = answer.timings
     stages = [("follow-up", t.rewrite_s), ("translate", t.translate_s), ("search", t.retrieve_s),
@@ -216,8 +212,8 @@ def error_html(exc: QAError) -> str:
 def build(assistant: Assistant) -> gr.Blocks:
     handlers = ChatApp(assistant)
     exts = list(assistant.settings.ingest.extensions)
-    with gr.Blocks(title="Ask your articles") as app:
-        session = gr.State(new_session())
+    with gr.Blocks(title="Ask your articles", analytics_enabled=False) as app:
+        session = gr.State(new_session(assistant.conversation()))
         gr.Markdown("### Ask your articles\nAnswers come only from the indexed articles, each claim checked "
                     "against the passage it cites. Ask in any language.")
         with gr.Row():
@@ -247,6 +243,7 @@ def build(assistant: Assistant) -> gr.Blocks:
 def serve(assistant: Assistant, host: str | None = None, port: int | None = None) -> gr.Blocks:
     """Builds the index if there is none, loads the models, and starts serving in the background;
     `app.local_url` is the address, `app.block_thread()` waits until interrupted."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # launch() reads it, not only Blocks
     settings = assistant.settings
     host = host or settings.chat.host
     port = port if port is not None else settings.chat.port

@@ -6,12 +6,15 @@ import re
 import shutil
 import unicodedata
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from qa.settings import Settings
+from qa.core.records import EmbedderIdentity, GenerationStats
+from qa.core.settings import Settings
+from qa.llm import Generation
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -60,9 +63,24 @@ class FakeLLM:
         self.history.append(prompt)
         return self.replies.popleft() if self.replies else self.default
 
-    def stream(self, prompt, max_tokens, stop):
-        for piece in re.findall(r"\S+\s*|\s+", self._reply(prompt)):
-            yield piece
+    def stream(self, prompt: str, max_tokens: int, stop) -> Generation[str]:
+        return self._counted(prompt, self._pieces_of(prompt))
+
+    def _pieces_of(self, prompt: str) -> Iterator[str]:
+        yield from re.findall(r"\S+\s*|\s+", self._reply(prompt))
+
+    def _counted(self, prompt: str, pieces: Iterator) -> Generation:
+        """A generation whose stats count the prompt's tokens and the pieces generated (no time passes)."""
+
+        def run() -> Iterator:
+            n = 0
+            for piece in pieces:
+                n += 1
+                yield piece
+            generation.stats = GenerationStats(len(self.tokenize(prompt)), 0, n, 0.0, 0.0, 0.0, 0.0)
+
+        generation: Generation = Generation(run())
+        return generation
 
     def tokenize(self, text):
         out = []
@@ -76,7 +94,10 @@ class FakeLLM:
     def detokenize(self, tokens):
         return "".join(self._pieces[t] for t in tokens)
 
-    def constrained(self, prompt, choose, max_tokens):
+    def constrained(self, prompt: str, choose, max_tokens: int) -> Generation[int]:
+        return self._counted(prompt, self._tokens_of(prompt, choose, max_tokens))
+
+    def _tokens_of(self, prompt: str, choose, max_tokens: int) -> Iterator[int]:
         reply = self._reply(prompt)
         spaced = not re.search(r"[\u3400-\u9fff]", reply)  # Chinese is written without spaces
         wanted = self.tokenize(" " * spaced + reply) if reply.strip() else []
@@ -96,7 +117,7 @@ class KeywordEmbedder:
 
     def __init__(self, dim: int = 256, name: str = "keyword-fake"):
         self.dim = dim
-        self.identity = {"name": name, "dim": dim, "fingerprint": "fake"}
+        self.identity = EmbedderIdentity(name, dim, "fake")
         self.calls = 0
 
     def count_tokens(self, text: str) -> int:
@@ -163,7 +184,7 @@ def assistant(settings, embedder, fake_llm):
 def default_models():
     """The real default models, prepared once into the project's model cache (as `make run` does)."""
     from qa.models import prepare_defaults
-    from qa.settings import Settings
+    from qa.core.settings import Settings
 
     return prepare_defaults(Settings(paths={"corpus": CORPUS, "data": ROOT / ".qa"}), log=lambda m: None)
 

@@ -1,10 +1,11 @@
 import pytest
 
 from index.text import normalise
-from qa import protocol
+from qa.core import protocol
 from qa.assistant import Assistant, Token
+from qa.core.records import EmbedderIdentity
 from qa.present import answer_json
-from qa.records import Answer
+from qa.core.records import Answer
 
 from conftest import CORPUS
 
@@ -70,6 +71,20 @@ def test_tokens_stream_before_the_checked_answer(assistant, fake_llm):
     assert "".join(e.text for e in events[:-1]) == events[-1].raw == "450 Millionen registrierte Kunden"
 
 
+def test_an_answer_carries_every_generation_the_model_ran_for_it(settings, embedder, fake_llm):
+    translating = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(
+        update={"translate_queries": True})})
+    a = Assistant(translating, embedder=embedder, llm=fake_llm)
+    a.index()
+    fake_llm.enqueue("How many registered customers does DiDi have?", "450 Millionen registrierte Kunden")
+    answer = a.ask(CUSTOMERS)
+    assert answer.translations == ("How many registered customers does DiDi have?",)
+    assert [g.step for g in answer.generations] == ["question translation", "answer"]
+    translation, span = answer.generations
+    assert translation.generated_tokens == 7 and span.generated_tokens == 4
+    assert span.prompt_tokens == len(fake_llm.tokenize(fake_llm.history[-1]))
+
+
 def test_a_question_the_sources_do_not_answer_is_refused_in_its_language(assistant, fake_llm):
     answer = assistant.ask("Wie teuer ist eine Fahrt mit dem Tesla Roadster?")
     assert answer.refused and answer.mode == "refused"
@@ -97,12 +112,13 @@ def test_quote_only_mode_never_asks_the_model(settings, embedder, fake_llm):
 def test_json_output_has_the_documented_shape(assistant, fake_llm):
     fake_llm.enqueue("450 Millionen registrierte Kunden")
     answer = assistant.ask(CUSTOMERS)
-    data = answer_json(answer, assistant.loaded_index().data.documents)
+    data = answer_json(answer)
     assert set(data) >= {"question", "answer", "refused", "language", "citations", "timings", "models"}
     assert set(data["timings"]) >= {"retrieve_s", "generate_s", "total_s"}
     c = data["citations"][0]
     assert set(c) >= {"n", "file", "title", "char_start", "char_end", "quote"}
     assert c["file"] == "002_2f609247c276f3f8.txt" and c["title"] == "Renault-Nissan wird Partner der DiDi Auto Alliance"
+    assert c["language"] == "de" and answer.citations[0].title == c["title"]
     text = normalise((CORPUS / c["file"]).read_text(encoding="utf-8"))
     assert text[c["char_start"] : c["char_end"]] == c["quote"]
     assert data["language"] == "de"
@@ -117,7 +133,7 @@ def test_info_describes_the_index(assistant):
 def test_an_empty_question_is_a_clear_error_for_every_caller(assistant, fake_llm):
     import pytest
 
-    from qa.errors import EmptyQuestionError
+    from qa.core.errors import EmptyQuestionError
     from qa.web import ChatApp
 
     with pytest.raises(EmptyQuestionError, match="the question is empty"):
@@ -146,19 +162,20 @@ def _with_fitted_embedder(settings, identity, path):
     import json
 
     raw = json.loads(settings.retrieval.calibration.read_text(encoding="utf-8"))
-    raw["meta"]["embedder"] = identity
+    raw["meta"]["embedder"] = identity.to_json()
     path.write_text(json.dumps(raw), encoding="utf-8")
     return settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"calibration": path})})
 
 
 def test_evidence_models_fitted_for_another_embedder_are_named_in_a_warning(settings, embedder, fake_llm,
                                                                              tmp_path, caplog):
-    other = {"name": "some-other-embedder", "dim": 384, "fingerprint": "0123456789abcdef"}
+    other = EmbedderIdentity("some-other-embedder", 384, "0123456789abcdef")
     a = Assistant(_with_fitted_embedder(settings, other, tmp_path / "c.json"), embedder=embedder, llm=fake_llm)
     a.index()
     with caplog.at_level("WARNING", logger="qa.assistant"):
         a.ask(CUSTOMERS)
-    assert "fitted for the embedder some-other-embedder (0123456789abcdef)" in caplog.text
+    assert ("fitted for the embedder some-other-embedder (384 dimensions, fingerprint 0123456789abcdef)"
+            in caplog.text)
     assert "refit with `make fit`" in caplog.text
 
 

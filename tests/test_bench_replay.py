@@ -13,8 +13,9 @@ pytestmark = pytest.mark.slow
 def test_replay_decodes_the_answers_own_tokens(default_models, real_data):
     from eval.llama_bench import Replay
     from qa.assistant import Assistant
+    from qa.core.records import ANSWER
     from qa.llm import LlamaCppLLM
-    from qa.settings import Settings
+    from qa.core.settings import Settings
 
     settings = Settings(paths={"data": real_data, "corpus": CORPUS},
                         retrieval={"translate_queries": False})
@@ -26,9 +27,9 @@ def test_replay_decodes_the_answers_own_tokens(default_models, real_data):
                      "Which alliance did Renault-Nissan-Mitsubishi join?"]
         first = {}
         for i, question in enumerate(questions):
-            llm.last = None
-            first[question] = assistant.ask(question).raw
-            stats = llm.last
+            answer = assistant.ask(question)
+            first[question] = answer.raw
+            stats = next((g for g in answer.generations if g.step == ANSWER), None)
             assert stats is not None, f"{question!r} was answered without the model"
             assert (stats.reused_tokens > 0) == (i > 0), "the second question reuses the instructions' state"
             done = replay(stats)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from index.chunking import SentenceChunker
 from index.ingest import Ingestor
-from qa.settings import IngestSettings
+from qa.core.settings import IngestSettings
 
 from conftest import CORPUS
 

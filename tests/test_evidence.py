@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from qa import evidence as ev
-from qa.errors import ConfigError
-from qa.records import Evidence
+from qa.core.errors import ConfigError
+from qa.core.records import Evidence
 from qa.retrieve import SIGNALS, Retrieval
 
 

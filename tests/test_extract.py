@@ -43,7 +43,7 @@ def test_streamed_pieces_make_up_the_span():
         try:
             pieces.append(next(stream))
         except StopIteration as done:
-            span = done.value
+            span, _ = done.value
             break
     assert "".join(pieces) == span.text
 

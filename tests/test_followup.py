@@ -1,4 +1,5 @@
-from qa.followup import Turn, needs_rewrite, rewrite
+from qa.core.records import Turn
+from qa.followup import needs_rewrite, rewrite
 
 
 def test_plain_questions_are_left_alone():

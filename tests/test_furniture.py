@@ -1,6 +1,6 @@
 from index.furniture import FurnitureFilter
 from index.text import normalise
-from qa.settings import IngestSettings
+from qa.core.settings import IngestSettings
 
 from conftest import CORPUS
 

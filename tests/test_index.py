@@ -6,8 +6,9 @@ import pytest
 from index.builder import IndexBuilder
 from index.store import IndexStore
 from index.vectors import FaissStore, NumpyStore
-from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from qa.settings import ChunkSettings, IngestSettings
+from qa.core.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from qa.core.records import EmbedderIdentity
+from qa.core.settings import ChunkSettings, IngestSettings
 
 from conftest import KeywordEmbedder
 
@@ -90,7 +91,7 @@ def test_loading_with_another_embedder_is_a_clear_error(tmp_path, corpus):
     b.run(corpus)
     loaded = IndexStore(tmp_path / "idx").load()
     with pytest.raises(IndexMismatchError, match="built with embedder keyword-fake .*but other"):
-        loaded.check_embedder({"name": "other", "dim": 384, "fingerprint": "x"})
+        loaded.check_embedder(EmbedderIdentity("other", 384, "x"))
 
 
 def test_missing_index_is_a_clear_error(tmp_path):
@@ -121,6 +122,20 @@ def test_damaged_data_file_is_reported(tmp_path, corpus):
     manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
     (tmp_path / "idx" / manifest["files"]["chunk_vectors"]).write_bytes(b"garbage")
     with pytest.raises(IndexCorruptError, match="incomplete or damaged"):
+        IndexStore(tmp_path / "idx").load()
+
+
+@pytest.mark.parametrize("shape, message", [
+    ([], "version None"),
+    ({"schema_version": 1}, "is damaged: the manifest lacks or misshapes 'documents'"),
+    ({"schema_version": 1, "generation": 1, "written_at": "", "embedder": "x", "chunker": {}, "files": {},
+      "documents": {}}, "is damaged: an embedder identity is an object, not str"),
+])
+def test_a_manifest_of_the_wrong_shape_is_named(tmp_path, corpus, shape, message):
+    b, _ = builder(tmp_path / "idx", KeywordEmbedder())
+    b.run(corpus)
+    (tmp_path / "idx" / "manifest.json").write_text(json.dumps(shape))
+    with pytest.raises((IndexCorruptError, IndexMismatchError), match=f"manifest.json .*{message}"):
         IndexStore(tmp_path / "idx").load()
 
 

@@ -13,8 +13,8 @@ def test_greedy_matches_create_completion_on_real_prompts(default_models, real_d
 
     from eval.gold import load_gold
     from qa.llm import LlamaCppLLM
-    from qa.settings import Settings
-    from qa.translate import LANGUAGE_NAMES
+    from qa.core.settings import Settings
+    from qa.core.languages import LANGUAGE_NAMES
 
     settings = Settings(paths={"data": real_data, "corpus": CORPUS})
     llm = LlamaCppLLM(default_models["llm"], settings.llm)

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from qa.assistant import Assistant
-from qa.errors import IndexMismatchError
-from qa.settings import Settings
+from qa.core.errors import IndexMismatchError
+from qa.core.settings import Settings
 
 from conftest import CORPUS, ROOT
 

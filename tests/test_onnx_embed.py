@@ -13,7 +13,7 @@ def both(default_models):
     from index.embed import SentenceTransformerEmbedder
     from index.onnx_embed import OnnxEmbedder
     from qa import models
-    from qa.settings import Settings
+    from qa.core.settings import Settings
 
     settings = Settings(paths={"data": ROOT / ".qa"})
     folder = models.embedder_path(settings)
@@ -44,7 +44,7 @@ def test_onnx_counts_tokens_like_torch(both):
 def test_the_assistant_uses_onnx_by_default_and_torch_when_asked(real_data):
     from index.onnx_embed import OnnxEmbedder
     from qa.assistant import Assistant
-    from qa.settings import Settings
+    from qa.core.settings import Settings
 
     assert isinstance(Assistant(Settings(paths={"data": real_data})).embedder, OnnxEmbedder)
     torch_one = Assistant(Settings(paths={"data": real_data}, embedder={"backend": "torch"}))

@@ -2,7 +2,7 @@
 
 from index.sentences import split_sentences
 from qa.present import passage
-from qa.records import Citation, Document
+from qa.core.records import Citation, Document
 
 
 def doc(text: str) -> Document:

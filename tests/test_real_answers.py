@@ -8,9 +8,10 @@ import sys
 import pytest
 
 from index.text import normalise
-from qa import numbers, protocol
+from qa import numbers
+from qa.core import protocol
 from qa.assistant import Assistant
-from qa.settings import Settings
+from qa.core.settings import Settings
 
 from conftest import CORPUS, ROOT
 

@@ -1,7 +1,7 @@
 import pytest
 
-from qa.errors import ConfigError
-from qa.settings import load_settings
+from qa.core.errors import ConfigError
+from qa.core.settings import load_settings
 
 
 def test_defaults_work_offline(monkeypatch, tmp_path):

@@ -1,7 +1,7 @@
 import pytest
 
 from index.text import decode, normalise, read_text
-from qa.errors import IngestError
+from qa.core.errors import IngestError
 
 
 def test_normalise_removes_bom_unifies_line_ends_and_applies_nfkc():

@@ -5,7 +5,7 @@ import numpy as np
 
 from eval.synthetic import clustered_vectors
 from index.vectors import FaissStore, probe_queries, recall_at
-from qa.settings import VectorSettings
+from qa.core.settings import VectorSettings
 
 
 def test_auto_is_exact_up_to_flat_max():

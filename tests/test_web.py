@@ -27,7 +27,7 @@ def run(app: ChatApp, question: str, session: dict, messages: list | None = None
 
 def test_an_answer_streams_then_shows_clickable_citations(assistant, fake_llm):
     fake_llm.enqueue("450 Millionen registrierte Kunden")
-    steps, messages, session = run(ChatApp(assistant), CUSTOMERS, new_session())
+    steps, messages, session = run(ChatApp(assistant), CUSTOMERS, new_session(assistant.conversation()))
     drafts = [s[1][-1]["content"] for s in steps[1:-1]]
     assert len(drafts) >= 3 and all('class="qa-draft"' in d for d in drafts)
     assert "Millionen" in drafts[-1]
@@ -44,7 +44,7 @@ def test_an_answer_streams_then_shows_clickable_citations(assistant, fake_llm):
 def test_clicking_a_citation_shows_the_quote_highlighted_in_its_passage(assistant, fake_llm):
     app = ChatApp(assistant)
     fake_llm.enqueue("450 Millionen registrierte Kunden")
-    _, _, session = run(app, CUSTOMERS, new_session())
+    _, _, session = run(app, CUSTOMERS, new_session(assistant.conversation()))
     panel = app.show_source(session, SimpleNamespace(key="1:1"))
     quote = session["citations"]["1:1"].quote
     assert f"<mark>{quote}</mark>" in panel
@@ -57,10 +57,10 @@ def test_clicking_a_citation_shows_the_quote_highlighted_in_its_passage(assistan
 def test_refused_quoted_and_composed_answers_look_different(assistant, fake_llm):
     app = ChatApp(assistant)
     fake_llm.enqueue("450 Millionen registrierte Kunden")
-    _, composed, session = run(app, CUSTOMERS, new_session())
-    _, refused, _ = run(app, "Wann wurde Tesla gegründet?", new_session())
+    _, composed, session = run(app, CUSTOMERS, new_session(assistant.conversation()))
+    _, refused, _ = run(app, "Wann wurde Tesla gegründet?", new_session(assistant.conversation()))
     fake_llm.enqueue("mittlerweile")  # no name where a person is asked for: the evidence is quoted instead
-    _, quoted, _ = run(app, "Wer sind die Investoren bei DiDi?", new_session())
+    _, quoted, _ = run(app, "Wer sind die Investoren bei DiDi?", new_session(assistant.conversation()))
     assert 'data-mode="composed"' in composed[-1]["content"]
     assert 'data-mode="refused"' in refused[-1]["content"] and "qa-cite" not in refused[-1]["content"]
     assert 'data-mode="quoted"' in quoted[-1]["content"] and "qa-cite" in quoted[-1]["content"]
@@ -69,7 +69,7 @@ def test_refused_quoted_and_composed_answers_look_different(assistant, fake_llm)
 def test_a_follow_up_is_rewritten_and_the_rewrite_is_shown_folded(assistant, fake_llm):
     app = ChatApp(assistant)
     fake_llm.enqueue("450 Millionen registrierte Kunden", "400 Metropolen")
-    _, messages, session = run(app, CUSTOMERS, new_session())
+    _, messages, session = run(app, CUSTOMERS, new_session(assistant.conversation()))
     _, messages, session = run(app, "Und in wie vielen Metropolen?", session, messages)
     folded = [m for m in messages if m.get("metadata")]
     assert len(folded) == 1 and folded[0]["metadata"]["title"] == "Follow-up understood as"
@@ -80,22 +80,22 @@ def test_a_follow_up_is_rewritten_and_the_rewrite_is_shown_folded(assistant, fak
 
 
 def test_a_plain_question_is_not_rewritten(assistant, fake_llm):
-    _, messages, _ = run(ChatApp(assistant), CUSTOMERS, new_session())
+    _, messages, _ = run(ChatApp(assistant), CUSTOMERS, new_session(assistant.conversation()))
     assert not any(m.get("metadata") for m in messages)
 
 
 def test_history_is_bounded(assistant, fake_llm):
     app = ChatApp(assistant)
-    session, messages = new_session(), []
+    session, messages = new_session(assistant.conversation()), []
     for _ in range(assistant.settings.chat.history_turns + 3):
         _, messages, session = run(app, CUSTOMERS, session, messages)
-    assert len(session["turns"]) == assistant.settings.chat.history_turns
+    assert len(session["conversation"].turns) == assistant.settings.chat.history_turns
     assert session["answers"] == assistant.settings.chat.history_turns + 3
 
 
 def test_an_empty_question_does_nothing(assistant, fake_llm):
-    steps = list(ChatApp(assistant).respond("   ", [], new_session()))
-    assert steps == [("", [], new_session())] and fake_llm.history == []
+    steps = list(ChatApp(assistant).respond("   ", [], new_session(assistant.conversation())))
+    assert steps == [("", [], new_session(assistant.conversation()))] and fake_llm.history == []
 
 
 def test_uploaded_articles_are_indexed_and_answered_from(assistant, fake_llm, tmp_path):
@@ -162,13 +162,13 @@ class EchoLLM(FakeLLM):
         self.active = 0
         self.overlap = False
 
-    def constrained(self, prompt, choose, max_tokens):
+    def _tokens_of(self, prompt, choose, max_tokens):
         self.active += 1
         self.overlap |= self.active > 1
         try:
             asked = prompt.rsplit("Question:", 1)[1]
             self.enqueue("450 Millionen" if "Kunden" in asked else "400 Metropolen")
-            for token in super().constrained(prompt, choose, max_tokens):
+            for token in super()._tokens_of(prompt, choose, max_tokens):
                 time.sleep(0.01)
                 yield token
         finally:
@@ -185,7 +185,7 @@ def test_two_sessions_asking_at_once_get_their_own_answers(settings, embedder):
     results = {}
 
     def ask(name, question):
-        drafts, session = [], new_session()
+        drafts, session = [], new_session(assistant.conversation())
         for _, messages, session in app.respond(question, [], session):
             drafts.append(messages[-1]["content"])
         results[name] = (drafts, messages, session)
@@ -203,8 +203,8 @@ def test_two_sessions_asking_at_once_get_their_own_answers(settings, embedder):
     drafts_b = [d for d in drafts_b if 'class="qa-draft"' in d]
     assert drafts_a and all("Metropolen" not in d for d in drafts_a) and "450" in messages_a[-1]["content"]
     assert drafts_b and all("Millionen" not in d for d in drafts_b) and "400" in messages_b[-1]["content"]
-    assert session_a["turns"][0].question == CUSTOMERS and len(session_a["turns"]) == 1
-    assert session_b["turns"][0].question.startswith("In wie vielen Metropolen")
+    assert session_a["conversation"].turns[0].question == CUSTOMERS and len(session_a["conversation"].turns) == 1
+    assert session_b["conversation"].turns[0].question.startswith("In wie vielen Metropolen")
 
 
 def test_the_api_answers_as_json_with_history(assistant, fake_llm):
@@ -228,7 +228,7 @@ def test_the_app_builds_with_one_public_api_endpoint(assistant):
 def test_a_busy_port_is_a_clear_error_before_models_load(assistant):
     import socket
 
-    from qa.errors import ServeError
+    from qa.core.errors import ServeError
     from qa.web import serve
 
     with socket.socket() as taken:

@@ -10,7 +10,7 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
 
@@ -29,18 +29,6 @@ def cited_numbers(text: str) -> list[int]:
     return seen
 
 
-def keep_citations(text: str, allowed: set[int]) -> str:
-    """Removes every citation number not in `allowed` (and brackets left empty)."""
-
-    def repl(m: re.Match) -> str:
-        kept = [p.strip() for p in m.group(1).split(",") if int(p) in allowed]
-        return "".join(cite(int(n)) for n in kept)
-
-    out = CITATION.sub(repl, text)
-    return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", out)).strip()
-
-
-@lru_cache(maxsize=1)
 def _phrases(prompts_dir: Path = PROMPTS_DIR) -> dict[str, dict[str, str]]:
     return tomllib.loads((prompts_dir / "phrases.toml").read_text(encoding="utf-8"))
 

@@ -18,7 +18,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from qa.errors import ConfigError
+from qa.core.errors import ConfigError
+from qa.core.protocol import PROMPTS_DIR
 
 DEFAULT_FURNITURE_PATTERNS = [
     r"(?i)(find|learn|read|see|discover) (out )?more( here| now)?[.!]?",
@@ -39,7 +40,7 @@ class _Section(BaseModel):
 class PathSettings(_Section):
     corpus: Path = Field(Path("corpus"), description="Folder of articles to index (.txt, .md).")
     data: Path = Field(Path(".qa"), description="Folder for the built index and the model cache (git-ignored).")
-    prompts: Path = Field(Path(__file__).resolve().parent.parent / "prompts",
+    prompts: Path = Field(PROMPTS_DIR,
                           description="Folder of the answer prompt and its worked examples.")
 
     @property
@@ -109,7 +110,7 @@ class RetrievalSettings(_Section):
     rrf_k: int = Field(60, gt=0, description="The constant of reciprocal rank fusion.")
     top_chunks: int = Field(6, gt=0, description="Fused chunks whose sentences become candidate evidence.")
     max_evidence: int = Field(6, gt=0, description="Ranked evidence sentences an answer keeps (for display).")
-    calibration: Path = Field(Path(__file__).resolve().parent / "calibration.json",
+    calibration: Path = Field(Path(__file__).resolve().parents[1] / "calibration.json",
                               description="The fitted evidence models (which sentence answers, whether to answer); "
                               "`python -m eval.fit` refits them for another embedder or model.")
     translate_queries: bool = Field(True, description="Also search with the question translated by the local "

@@ -1,0 +1,219 @@
+"""The core records that flow ingest → index → retrieve → answer → verify → show.
+
+All are frozen: a step makes new records, it never edits the ones it was given.
+Character offsets always index into `Document.text`, the normalised text of the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Span:
+    """A sentence: [start, end) in its document's text."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    path: str
+    title: str
+    language: str
+    text: str
+    sha256: str
+    sentences: tuple[Span, ...] = ()
+    regions: tuple[Span, ...] = ()  # the text outside page furniture
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    doc_id: str
+    text: str
+    char_start: int
+    char_end: int
+    language: str
+    sentences: tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float
+    rank: int
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One numbered sentence shown to the model; `n` is what the model cites."""
+
+    n: int
+    doc_id: str
+    chunk_id: str
+    char_start: int
+    char_end: int
+    text: str
+    score: float
+
+    def citation(self, document: Document) -> Citation:
+        return Citation(self.n, self.doc_id, self.chunk_id, self.char_start, self.char_end, self.text,
+                        title=document.title, file=document.path, language=document.language)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A quote and what a reader needs to find it: the document's title, file (relative to the corpus) and
+    language."""
+
+    n: int
+    doc_id: str
+    chunk_id: str
+    char_start: int
+    char_end: int
+    quote: str
+    title: str = ""
+    file: str = ""
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds; `first_token_s` and `total_s` count from the question's arrival."""
+
+    rewrite_s: float = 0.0
+    translate_s: float = 0.0
+    retrieve_s: float = 0.0
+    first_token_s: float = 0.0
+    generate_s: float = 0.0
+    verify_s: float = 0.0
+    total_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    """One completion, as llama.cpp counted it (`*_ms`) and as the caller waited for it (`wall_*_s`).
+    `prompt_tokens` were evaluated; `reused_tokens` came from the previous prompt's state. The first token is
+    chosen from the prompt's logits, so the `generated_tokens` decodes all fall after `wall_first_token_s`.
+    `step` says what the completion was for (`ANSWER`, `QUESTION_TRANSLATION`, `ANSWER_TRANSLATION`)."""
+
+    prompt_tokens: int
+    reused_tokens: int
+    generated_tokens: int
+    prompt_ms: float
+    generate_ms: float
+    wall_first_token_s: float
+    wall_total_s: float
+    first_token: int | None = None  # the first generated token and its logit after the prompt
+    first_logit: float | None = None
+    step: str = ""
+
+    def of_step(self, step: str) -> GenerationStats:
+        return replace(self, step=step)
+
+
+ANSWER, QUESTION_TRANSLATION, ANSWER_TRANSLATION = "answer", "question translation", "answer translation"
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    answer: str = ""
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """The turns a follow-up may refer to, at most `keep` of them (older ones are dropped)."""
+
+    turns: tuple[Turn, ...] = ()
+    keep: int = 3
+
+    @classmethod
+    def of(cls, turns: Sequence[Turn], keep: int) -> Conversation:
+        return cls(tuple(turns)[-keep:] if keep > 0 else (), keep)
+
+    def then(self, question: str, answer: str) -> Conversation:
+        """The conversation one turn later."""
+        return Conversation.of((*self.turns, Turn(question, answer)), self.keep)
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    refused: bool
+    language: str
+    timings: Timings
+    model: dict[str, str] = field(default_factory=dict)
+    evidence: tuple[Evidence, ...] = ()
+    mode: str = "composed"  # "composed", "quoted" or "refused"
+    raw: str = ""  # what the model wrote, before verification
+    rewritten: str = ""  # the standalone question retrieval and the model saw (differs for follow-ups)
+    translations: tuple[str, ...] = ()  # the question in the articles' other languages, searched as well
+    hits: tuple[Hit, ...] = ()  # the fused chunk ranking the evidence came from
+    generations: tuple[GenerationStats, ...] = ()  # every completion the model ran for this answer, in order
+
+
+@dataclass(frozen=True)
+class EmbedderIdentity:
+    """What made an index's vectors: a readable name, the dimension and a fingerprint of the model's files.
+    An index answers only questions embedded by the same identity."""
+
+    name: str
+    dim: int
+    fingerprint: str
+
+    def to_json(self) -> dict[str, str | int]:
+        return {"name": self.name, "dim": self.dim, "fingerprint": self.fingerprint}
+
+    @classmethod
+    def from_json(cls, data: object) -> EmbedderIdentity:
+        """Raises ValueError for anything but the shape `to_json` writes."""
+        if not isinstance(data, dict):
+            raise ValueError(f"an embedder identity is an object, not {type(data).__name__}")
+        try:
+            return cls(str(data["name"]), int(data["dim"]), str(data["fingerprint"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"an embedder identity needs name, dim and fingerprint ({exc})") from None
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.dim} dimensions, fingerprint {self.fingerprint})"
+
+
+@dataclass(frozen=True)
+class IndexedDocument:
+    """What the manifest says of one document: enough to tell whether its file changed, and to list it."""
+
+    sha256: str
+    title: str
+    language: str
+    sentences: int
+    chunks: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """An index generation: which files hold it, what made it, and what it holds (`index.store` reads and writes
+    it; nothing else touches `manifest.json`)."""
+
+    schema_version: int
+    generation: int
+    written_at: str
+    embedder: EmbedderIdentity
+    chunker: Mapping[str, Any]  # the settings that, besides the embedder, decide the contents
+    files: Mapping[str, str]
+    documents: Mapping[str, IndexedDocument]
+
+    @property
+    def chunks(self) -> int:
+        return sum(d.chunks for d in self.documents.values())
+
+    @property
+    def sentences(self) -> int:
+        return sum(d.sentences for d in self.documents.values())
