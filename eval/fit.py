@@ -35,12 +35,11 @@ from eval.gold import GoldQuestion
 from eval.harness import gold_spans, holds_span
 from qa import evidence as ev_lib
 from qa.assistant import Assistant
-from qa.core.records import Turn
+from qa.core.records import Evidence, Turn
+from qa.core.settings import load_settings
 from qa.followup import rewrite
 from qa.models import embedder_identity
-from qa.core.records import Evidence
 from qa.retrieve import Retrieval
-from qa.core.settings import load_settings
 
 # What answering an unanswerable question costs against refusing an answerable one, as shares of each: the
 # same, as the issue's targets weigh them (at most 10% of either kind handled wrong).
@@ -70,8 +69,10 @@ class Item:
         return ev_lib.Question.of(self.question, self.language, self.translations, lambda s: self.rarity.get(s, 1.0))
 
     def retrieval(self) -> Retrieval:
-        evidence = tuple(Evidence(i + 1, e["doc_id"], e["chunk_id"], e["start"], e["end"], e["text"], e["score"])
-                         for i, e in enumerate(self.evidence))
+        evidence = tuple(
+            Evidence(i + 1, e["doc_id"], e["chunk_id"], e["start"], e["end"], e["text"], e["score"])
+            for i, e in enumerate(self.evidence)
+        )
         return Retrieval((), evidence, tuple(tuple(s) for s in self.signals))
 
 
@@ -93,12 +94,33 @@ def collect(suite_name: str, cache: Path) -> list[Item]:
         r = assistant.retrieve(question, translations)
         labels = _labels(q, r, documents)
         rarity = dict(ev_lib.Question.of(question, language, translations, assistant.retriever.idf).rarity)
-        items.append(Item(q.id, suite_name, q.split, q.answerable, "near-topic" in q.tags, question, language,
-                          list(translations),
-                          [{"doc_id": e.doc_id, "chunk_id": e.chunk_id, "start": e.char_start, "end": e.char_end,
-                            "text": e.text, "score": e.score} for e in r.evidence],
-                          [list(s) for s in r.signals], labels,
-                          {e.doc_id: doc_languages[e.doc_id] for e in r.evidence}, rarity))
+        items.append(
+            Item(
+                q.id,
+                suite_name,
+                q.split,
+                q.answerable,
+                "near-topic" in q.tags,
+                question,
+                language,
+                list(translations),
+                [
+                    {
+                        "doc_id": e.doc_id,
+                        "chunk_id": e.chunk_id,
+                        "start": e.char_start,
+                        "end": e.char_end,
+                        "text": e.text,
+                        "score": e.score,
+                    }
+                    for e in r.evidence
+                ],
+                [list(s) for s in r.signals],
+                labels,
+                {e.doc_id: doc_languages[e.doc_id] for e in r.evidence},
+                rarity,
+            )
+        )
     _write(cache, "".join(json.dumps(i.__dict__, ensure_ascii=False) + "\n" for i in items))
     return items
 
@@ -154,9 +176,19 @@ def collect_translations(data: Path, recollect: bool) -> list[dict]:
         translation = translator.translate(text, source, target)
         out = translation.text if translation else ""
         v = embedder.encode_queries([text, out or " "])
-        rows.append({"id": q.id, "split": q.split, "source": source, "target": target, "text": text,
-                     "translation": out, "similarity": float(v[0] @ v[1]), "gold": forms[target],
-                     "right": match_fact(forms[target], out) == FULL or token_f1(forms[target], out) >= 0.5})
+        rows.append(
+            {
+                "id": q.id,
+                "split": q.split,
+                "source": source,
+                "target": target,
+                "text": text,
+                "translation": out,
+                "similarity": float(v[0] @ v[1]),
+                "gold": forms[target],
+                "right": match_fact(forms[target], out) == FULL or token_f1(forms[target], out) >= 0.5,
+            }
+        )
     _write(cache, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     return rows
 
@@ -173,9 +205,13 @@ def translation_report(rows: list[dict], cut: float) -> dict:
     shown = [r for r in rows if r["similarity"] >= cut]
     if not rows:
         return {"pairs": 0}
-    return {"pairs": len(rows), "right_among_all": round(_mean([r["right"] for r in rows]), 3),
-            "shown": round(len(shown) / len(rows), 3), "right_among_shown": round(_mean([r["right"] for r in shown]) or 0, 3),
-            "right_withheld": round(_mean([r["right"] and r["similarity"] < cut for r in rows]), 3)}
+    return {
+        "pairs": len(rows),
+        "right_among_all": round(_mean([r["right"] for r in rows]), 3),
+        "shown": round(len(shown) / len(rows), 3),
+        "right_among_shown": round(_mean([r["right"] for r in shown]) or 0, 3),
+        "right_withheld": round(_mean([r["right"] and r["similarity"] < cut for r in rows]), 3),
+    }
 
 
 def sentence_rows(items: list[Item]) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
@@ -198,12 +234,18 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], c: flo
     scaler = StandardScaler().fit(x)
     scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
     model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit((x - scaler.mean_) / scale, y)
-    return ev_lib.Logistic(features, tuple(float(v) for v in scaler.mean_), tuple(float(v) for v in scale),
-                           tuple(float(v) for v in model.coef_[0]), float(model.intercept_[0]))
+    return ev_lib.Logistic(
+        features,
+        tuple(float(v) for v in scaler.mean_),
+        tuple(float(v) for v in scale),
+        tuple(float(v) for v in model.coef_[0]),
+        float(model.intercept_[0]),
+    )
 
 
-def fit_conditional_logit(x: np.ndarray, y: np.ndarray, groups: list[tuple[int, int]],
-                          features: tuple[str, ...], penalty: float = 1.0) -> ev_lib.Logistic:
+def fit_conditional_logit(
+    x: np.ndarray, y: np.ndarray, groups: list[tuple[int, int]], features: tuple[str, ...], penalty: float = 1.0
+) -> ev_lib.Logistic:
     """Weights that make the sentences holding the answer likeliest among the candidates of their question
     (a conditional logit: a softmax over each question's candidates), with an L2 penalty. Questions none of
     whose candidates holds the answer teach nothing here and are left out."""
@@ -226,8 +268,14 @@ def fit_conditional_logit(x: np.ndarray, y: np.ndarray, groups: list[tuple[int, 
         return total, grad
 
     w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x
-    return ev_lib.Logistic(features, tuple(float(v) for v in mean), tuple(float(v) for v in scale),
-                           tuple(float(v) for v in w), 0.0, among_rows=True)
+    return ev_lib.Logistic(
+        features,
+        tuple(float(v) for v in mean),
+        tuple(float(v) for v in scale),
+        tuple(float(v) for v in w),
+        0.0,
+        among_rows=True,
+    )
 
 
 def ranked(item: Item, calibration: ev_lib.Calibration) -> ev_lib.Ranked:
@@ -239,8 +287,9 @@ def top_is_right(item: Item, r: ev_lib.Ranked) -> bool:
     if not item.answerable or not r.evidence:
         return False
     top = r.evidence[0]
-    return any(lab and e["start"] == top.char_start and e["doc_id"] == top.doc_id
-               for lab, e in zip(item.labels, item.evidence))
+    return any(
+        lab and e["start"] == top.char_start and e["doc_id"] == top.doc_id for lab, e in zip(item.labels, item.evidence)
+    )
 
 
 def answer_rows(items: list[Item], sentence: ev_lib.Logistic) -> tuple[np.ndarray, np.ndarray]:
@@ -248,8 +297,9 @@ def answer_rows(items: list[Item], sentence: ev_lib.Logistic) -> tuple[np.ndarra
     for item in items:
         if not item.evidence:
             continue
-        _, features = ev_lib.ranked_by(item.question_record(), item.retrieval(), sentence,
-                                       lambda e, d=item.doc_languages: d[e.doc_id])
+        _, features = ev_lib.ranked_by(
+            item.question_record(), item.retrieval(), sentence, lambda e, d=item.doc_languages: d[e.doc_id]
+        )
         xs.append(features)
         ys.append(int(item.answerable))
     return np.array(xs), np.array(ys)
@@ -278,8 +328,7 @@ def report(items: list[Item], calibration: ev_lib.Calibration) -> dict:
     out["sentence_r1"] = _mean([top_is_right(i, results[i.id]) for i in answerable])
     out["answerable_refused"] = _mean([not results[i.id].answerable for i in answerable])
     out["answered_right"] = _mean([results[i.id].answerable and top_is_right(i, results[i.id]) for i in answerable])
-    out["answered_wrong"] = _mean([results[i.id].answerable and not top_is_right(i, results[i.id])
-                                   for i in answerable])
+    out["answered_wrong"] = _mean([results[i.id].answerable and not top_is_right(i, results[i.id]) for i in answerable])
     out["unanswerable_refused"] = _mean([not results[i.id].answerable for i in unanswerable])
     out["near_topic_refused"] = _mean([not results[i.id].answerable for i in near])
     return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in out.items()}
@@ -315,22 +364,29 @@ def main() -> None:
     answer = fit_logistic(xa, ya, ev_lib.ANSWER_FEATURES)
     threshold = choose_threshold(answer.probability(xa), ya)
     answer = ev_lib.Logistic(answer.features, answer.mean, answer.scale, answer.weights, answer.bias, threshold)
-    meta = {"fitted": time.strftime("%Y-%m-%d"), "fitted_on": "half A of xquad and of seed", "wrong_cost": WRONG_COST,
-            "embedder": embedder_identity(load_settings()).to_json(), "by": "python -m eval.fit"}
+    meta = {
+        "fitted": time.strftime("%Y-%m-%d"),
+        "fitted_on": "half A of xquad and of seed",
+        "wrong_cost": WRONG_COST,
+        "embedder": embedder_identity(load_settings()).to_json(),
+        "by": "python -m eval.fit",
+    }
     translations = collect_translations(data, args.recollect)
     cut = fit_translation([r for r in translations if r["split"] == "A"])
     meta["translation_min_similarity"] = cut
     calibration = ev_lib.Calibration(sentence, answer, meta)
-    meta["checks"] = {"xquad half A (fitted)": report([i for i in xquad if i.split == "A"], calibration),
-                      "xquad half B (held out)": report(held_out, calibration),
-                      "seed half A (fitted)": report([i for i in seed if i.split == "A"], calibration),
-                      "seed half B (held out)": report([i for i in seed if i.split == "B"], calibration),
-                      "translations, half A (fitted)": translation_report(
-                          [r for r in translations if r["split"] == "A"], cut),
-                      "translations, half B (held out)": translation_report(
-                          [r for r in translations if r["split"] == "B"], cut)}
-    _write(args.out, json.dumps({"meta": meta, "sentence": sentence.to_json(), "answer": answer.to_json()},
-                                indent=1) + "\n")
+    meta["checks"] = {
+        "xquad half A (fitted)": report([i for i in xquad if i.split == "A"], calibration),
+        "xquad half B (held out)": report(held_out, calibration),
+        "seed half A (fitted)": report([i for i in seed if i.split == "A"], calibration),
+        "seed half B (held out)": report([i for i in seed if i.split == "B"], calibration),
+        "translations, half A (fitted)": translation_report([r for r in translations if r["split"] == "A"], cut),
+        "translations, half B (held out)": translation_report([r for r in translations if r["split"] == "B"], cut),
+    }
+    _write(
+        args.out,
+        json.dumps({"meta": meta, "sentence": sentence.to_json(), "answer": answer.to_json()}, indent=1) + "\n",
+    )
     ev_lib._load.cache_clear()
     for name, figures in meta["checks"].items():
         print(f"{name:28} " + "  ".join(f"{k} {v}" for k, v in figures.items()))

@@ -16,8 +16,10 @@ class Fact(BaseModel):
     kind: Literal["vital", "okay"] = Field(description="vital facts decide strict recall; okay facts are extras")
     any_of: list[str] = Field(min_length=1, description="accepted forms, in any language")
     by_language: dict[str, list[str]] = Field(
-        {}, description="the forms in each language, where known; the question's own language's forms are "
-        "what native recall looks for (without them, every form counts)")
+        {},
+        description="the forms in each language, where known; the question's own language's forms are "
+        "what native recall looks for (without them, every form counts)",
+    )
 
     def native(self, language: str) -> list[str]:
         """The forms that state the fact in `language`."""
@@ -39,8 +41,11 @@ class GoldQuestion(BaseModel):
     facts: list[Fact] = []
     evidence: list[EvidenceQuote] = Field([], description="alternatives: any one of them holds the answer")
     turns: list[str] = Field([], description="earlier questions of the conversation, asked first")
-    split: str = Field("", description="the half of the articles the question belongs to (A: fitted on, B: held "
-                       "out), for suites whose weights are fitted")
+    split: str = Field(
+        "",
+        description="the half of the articles the question belongs to (A: fitted on, B: held "
+        "out), for suites whose weights are fitted",
+    )
     tags: list[str] = Field([], description="e.g. near-topic: unanswerable, about an article that is indexed")
     note: str = ""
 

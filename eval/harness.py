@@ -25,8 +25,8 @@ from eval.matching import FULL, match_fact, token_recall
 from index.lexical import stems
 from index.sentences import split_sentences
 from qa import numbers
-from qa.core import protocol
 from qa.assistant import Assistant
+from qa.core import protocol
 from qa.core.records import Answer, Chunk, Hit
 
 EVAL_DIR = Path(__file__).resolve().parent
@@ -112,18 +112,19 @@ def outside_foreign_quotes(answer: Answer, language: str, doc_language: dict[str
 
 def holds_span(doc_id: str, start: int, end: int, spans: list[tuple[str, int, int]]) -> bool:
     """A sentence holds a gold quote when they overlap by at least half of the shorter of the two."""
-    for d, s, e in spans:
-        if d == doc_id and min(end, e) - max(start, s) >= 0.5 * min(end - start, e - s):
-            return True
-    return False
+    return any(d == doc_id and min(end, e) - max(start, s) >= 0.5 * min(end - start, e - s) for d, s, e in spans)
 
 
-def score_answer(q: GoldQuestion, answer: Answer, detect, doc_language: dict[str, str] | None = None,
-                 documents: dict | None = None) -> dict:
+def score_answer(
+    q: GoldQuestion, answer: Answer, detect, doc_language: dict[str, str] | None = None, documents: dict | None = None
+) -> dict:
     by_n = {c.n: c for c in answer.citations}
     doc_language = doc_language or {}
-    out: dict = {"refused": answer.refused, "mode": answer.mode,
-                 "language_match": language_matches(answer, q.language, detect)}
+    out: dict = {
+        "refused": answer.refused,
+        "mode": answer.mode,
+        "language_match": language_matches(answer, q.language, detect),
+    }
     vital_facts = [f for f in q.facts if f.kind == "vital"]
     if q.answerable and not answer.refused:
         vital = [match_fact(f.any_of, answer.text) for f in vital_facts]
@@ -132,8 +133,9 @@ def score_answer(q: GoldQuestion, answer: Answer, detect, doc_language: dict[str
         out["fact_strict"] = metrics.mean([1.0 if v == FULL else 0.0 for v in vital])
         out["fact_partial"] = metrics.mean(vital)
         out["fact_tokens"] = metrics.mean([token_recall(f.any_of, answer.text) for f in vital_facts])
-        out["native"] = metrics.mean([1.0 if match_fact(f.native(q.language), native_text) == FULL else 0.0
-                                      for f in vital_facts])
+        out["native"] = metrics.mean(
+            [1.0 if match_fact(f.native(q.language), native_text) == FULL else 0.0 for f in vital_facts]
+        )
         out["okay_facts"] = metrics.mean(okay) if okay else None
     elif q.answerable:
         out["fact_strict"] = out["fact_partial"] = out["fact_tokens"] = out["native"] = 0.0
@@ -147,8 +149,9 @@ def score_answer(q: GoldQuestion, answer: Answer, detect, doc_language: dict[str
         top = answer.evidence[0] if answer.evidence else None
         out["evidence_r1"] = bool(top and holds_span(top.doc_id, top.char_start, top.char_end, spans))
         first = answer.hits[0].chunk.text if answer.hits else ""
-        out["first_chunk_strict"] = metrics.mean([1.0 if match_fact(f.any_of, first) == FULL else 0.0
-                                                  for f in vital_facts])
+        out["first_chunk_strict"] = metrics.mean(
+            [1.0 if match_fact(f.any_of, first) == FULL else 0.0 for f in vital_facts]
+        )
     if answer.refused:
         return out
     sentences = answer_sentences(answer)
@@ -164,17 +167,21 @@ def score_answer(q: GoldQuestion, answer: Answer, detect, doc_language: dict[str
     out["citation_coverage"] = covered / len(sentences) if sentences else None
     text = protocol.CITATION.sub("", answer.text)
     stated = numbers.quantities(text, numbers.number_language(text))
-    evidence_q = [n for c in answer.citations
-                  for lang in dict.fromkeys(("en", "de", (doc_language or {}).get(c.doc_id, "en")))
-                  for n in numbers.quantities(c.quote, lang)]
+    evidence_q = [
+        n
+        for c in answer.citations
+        for lang in dict.fromkeys(("en", "de", (doc_language or {}).get(c.doc_id, "en")))
+        for n in numbers.quantities(c.quote, lang)
+    ]
     out["numbers"] = len(stated)
     out["unsupported_numbers"] = sum(1 for n in stated if not numbers.supported(n, evidence_q))
     return out
 
 
 # -- running ---------------------------------------------------------------------------------------
-def run(assistant: Assistant, gold: list[GoldQuestion] | None = None, retrieval_only: bool = False,
-        suite: str = "seed") -> dict:
+def run(
+    assistant: Assistant, gold: list[GoldQuestion] | None = None, retrieval_only: bool = False, suite: str = "seed"
+) -> dict:
     gold = gold if gold is not None else load_gold()
     documents = assistant.documents()
     doc_language = {d: doc.language for d, doc in documents.items()}
@@ -186,9 +193,16 @@ def run(assistant: Assistant, gold: list[GoldQuestion] | None = None, retrieval_
         return assistant.text_language(text, default)
 
     for q in gold:
-        row: dict = {"id": q.id, "question": q.question, "language": q.language, "answerable": q.answerable,
-                     "direction": q.direction(doc_language), "multi_turn": bool(q.turns), "split": q.split,
-                     "tags": list(q.tags)}
+        row: dict = {
+            "id": q.id,
+            "question": q.question,
+            "language": q.language,
+            "answerable": q.answerable,
+            "direction": q.direction(doc_language),
+            "multi_turn": bool(q.turns),
+            "split": q.split,
+            "tags": list(q.tags),
+        }
         conversation = assistant.conversation()
         for earlier in q.turns:
             said = "" if retrieval_only else assistant.ask(earlier, conversation).text
@@ -205,14 +219,19 @@ def run(assistant: Assistant, gold: list[GoldQuestion] | None = None, retrieval_
         else:
             answer = assistant.ask(q.question, conversation)
             hits = list(answer.hits)
-            row.update({
-                "answer": answer.text, "raw": answer.raw, "rewritten": answer.rewritten,
-                "translations": list(answer.translations), "detected_language": answer.language,
-                "citations": [asdict(c) for c in answer.citations],
-                "evidence": [e.text for e in answer.evidence[:3]],
-                "timings": asdict(answer.timings),
-                "scores": score_answer(q, answer, detect, doc_language, documents),
-            })
+            row.update(
+                {
+                    "answer": answer.text,
+                    "raw": answer.raw,
+                    "rewritten": answer.rewritten,
+                    "translations": list(answer.translations),
+                    "detected_language": answer.language,
+                    "citations": [asdict(c) for c in answer.citations],
+                    "evidence": [e.text for e in answer.evidence[:3]],
+                    "timings": asdict(answer.timings),
+                    "scores": score_answer(q, answer, detect, doc_language, documents),
+                }
+            )
         if q.answerable:
             row["retrieval"] = score_retrieval(q, hits, assistant.chunks(), documents)
         rows.append(row)
@@ -311,13 +330,15 @@ def aggregate(rows: list[dict], retrieval_only: bool) -> dict:
     out["refusal_accuracy"] = metrics.mean([1.0 if c else 0.0 for c in correct])
     cited = [s for s in scores if s.get("citations")]
     total_citations = sum(s["citations"] for s in cited)
-    out["citation_precision"] = (sum(s["citation_precision"] * s["citations"] for s in cited) / total_citations
-                                 if total_citations else None)
+    out["citation_precision"] = (
+        sum(s["citation_precision"] * s["citations"] for s in cited) / total_citations if total_citations else None
+    )
     coverage = [s["citation_coverage"] for s in scores if s.get("citation_coverage") is not None]
     out["citation_coverage"] = metrics.mean(coverage) if coverage else None
     n_numbers = sum(s.get("numbers", 0) for s in scores)
-    out["unsupported_number_rate"] = (sum(s.get("unsupported_numbers", 0) for s in scores) / n_numbers
-                                      if n_numbers else 0.0)
+    out["unsupported_number_rate"] = (
+        sum(s.get("unsupported_numbers", 0) for s in scores) / n_numbers if n_numbers else 0.0
+    )
     out["language_match"] = metrics.mean([1.0 if s["language_match"] else 0.0 for s in scores])
     for mode in ("composed", "quoted", "refused"):
         out[f"{mode}_share"] = metrics.mean([1.0 if s["mode"] == mode else 0.0 for s in scores])
@@ -363,14 +384,27 @@ def _fmt(v) -> str:
 
 
 COLUMNS = [
-    ("questions", "n"), ("recall_at_1", "R@1"), ("recall_at_5", "R@5"), ("mrr_at_10", "MRR@10"),
-    ("evidence_r1", "evidence R@1"), ("fact_recall_strict", "facts strict"), ("native_recall", "native"),
-    ("fact_recall_tokens", "fact tokens"), ("short_answer_recall", "short holds"), ("first_chunk_recall", "first chunk"),
-    ("citation_precision", "cit. prec."), ("unsupported_number_rate", "unsupp. nums"),
-    ("refusal_accuracy", "refusal acc."), ("answerable_refused", "answerable refused"),
-    ("refusal_unanswerable", "unanswerable refused"), ("wrong_quote_rate", "wrong quotes"),
-    ("language_match", "lang. match"), ("composed_share", "composed"), ("quoted_share", "quoted"),
-    ("total_p50_s", "total p50 s"), ("total_p95_s", "total p95 s"),
+    ("questions", "n"),
+    ("recall_at_1", "R@1"),
+    ("recall_at_5", "R@5"),
+    ("mrr_at_10", "MRR@10"),
+    ("evidence_r1", "evidence R@1"),
+    ("fact_recall_strict", "facts strict"),
+    ("native_recall", "native"),
+    ("fact_recall_tokens", "fact tokens"),
+    ("short_answer_recall", "short holds"),
+    ("first_chunk_recall", "first chunk"),
+    ("citation_precision", "cit. prec."),
+    ("unsupported_number_rate", "unsupp. nums"),
+    ("refusal_accuracy", "refusal acc."),
+    ("answerable_refused", "answerable refused"),
+    ("refusal_unanswerable", "unanswerable refused"),
+    ("wrong_quote_rate", "wrong quotes"),
+    ("language_match", "lang. match"),
+    ("composed_share", "composed"),
+    ("quoted_share", "quoted"),
+    ("total_p50_s", "total p50 s"),
+    ("total_p95_s", "total p95 s"),
 ]
 
 
@@ -379,11 +413,13 @@ def markdown(report: dict) -> str:
     m = report["meta"]
     cols = [c for c in COLUMNS if any(c[0] in row for row in summary.values())]
     directions = sorted(k for k in summary if "→" in k)
-    order = directions + [k for k in ("multi-turn", "unanswerable", "near-topic", "half A", "half B", "all")
-                          if k in summary]
+    order = directions + [
+        k for k in ("multi-turn", "unanswerable", "near-topic", "half A", "half B", "all") if k in summary
+    ]
     lines = [
         f"Suite {m.get('suite', 'seed')}, measured {m['date']} on {m['machine']}; embedder {m['embedder']['name']}"
-        + (f", model {m['llm']}" if m["llm"] else ", retrieval only") + ".",
+        + (f", model {m['llm']}" if m["llm"] else ", retrieval only")
+        + ".",
         "",
         "| direction | " + " | ".join(label for _, label in cols) + " |",
         "| --- | " + " | ".join("---" for _ in cols) + " |",

@@ -32,15 +32,41 @@ def llama_bench(work: Path, log: Callable[[str], None]) -> Path:
     archive = work / f"llama_cpp_python-{v}.tar.gz"
     if not archive.exists():
         log(f"downloading the llama-cpp-python {v} source package from PyPI…")
-        subprocess.run([sys.executable, "-m", "pip", "download", f"llama-cpp-python=={v}", "--no-binary", ":all:",
-                        "--no-deps", "--quiet", "-d", str(work)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                f"llama-cpp-python=={v}",
+                "--no-binary",
+                ":all:",
+                "--no-deps",
+                "--quiet",
+                "-d",
+                str(work),
+            ],
+            check=True,
+        )
     if not src.exists():
         with tarfile.open(archive) as tar:
             tar.extractall(work, filter="data")
     log("building llama-bench (once; about 10 minutes on 2 cores)…")
-    for step in (["cmake", "-S", str(src), "-B", str(src / "build"), "-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_CURL=OFF",
-                  "-DLLAMA_BUILD_SERVER=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF"],
-                 ["cmake", "--build", str(src / "build"), "--target", "llama-bench", "-j", str(os.cpu_count() or 1)]):
+    for step in (
+        [
+            "cmake",
+            "-S",
+            str(src),
+            "-B",
+            str(src / "build"),
+            "-DCMAKE_BUILD_TYPE=Release",
+            "-DLLAMA_CURL=OFF",
+            "-DLLAMA_BUILD_SERVER=OFF",
+            "-DLLAMA_BUILD_TESTS=OFF",
+            "-DLLAMA_BUILD_EXAMPLES=OFF",
+        ],
+        ["cmake", "--build", str(src / "build"), "--target", "llama-bench", "-j", str(os.cpu_count() or 1)],
+    ):
         done = subprocess.run(step, capture_output=True, text=True)  # compiler warnings only on failure
         if done.returncode:
             sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
@@ -50,9 +76,30 @@ def llama_bench(work: Path, log: Callable[[str], None]) -> Path:
 
 def run(binary: Path, model: Path, p: int, n: int, d: int, threads: int, repetitions: int, flash: str = "on") -> dict:
     """Prompt (`pp`) and generation (`tg`) tokens per second, median over llama-bench's repetitions."""
-    out = subprocess.run([str(binary), "-m", str(model), "-p", str(p), "-n", str(n), "-d", str(d),
-                          "-t", str(threads), "-r", str(repetitions), "-fa", flash, "-o", "json"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            str(binary),
+            "-m",
+            str(model),
+            "-p",
+            str(p),
+            "-n",
+            str(n),
+            "-d",
+            str(d),
+            "-t",
+            str(threads),
+            "-r",
+            str(repetitions),
+            "-fa",
+            flash,
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     rows = json.loads(out.stdout)
     pp = [r["avg_ts"] for r in rows if r.get("n_prompt", 0) > 0 and r.get("n_gen", 0) == 0]
     tg = [r["avg_ts"] for r in rows if r.get("n_gen", 0) > 0 and r.get("n_prompt", 0) == 0]
@@ -95,8 +142,9 @@ class Replay:
         params.n_ctx = llm.settings.n_ctx
         params.n_batch, params.n_ubatch = 2048, 512
         params.n_threads = params.n_threads_batch = llm.settings.n_threads or os.cpu_count() or 1
-        params.flash_attn_type = (lib.LLAMA_FLASH_ATTN_TYPE_ENABLED if llm.settings.flash_attn
-                                  else lib.LLAMA_FLASH_ATTN_TYPE_DISABLED)
+        params.flash_attn_type = (
+            lib.LLAMA_FLASH_ATTN_TYPE_ENABLED if llm.settings.flash_attn else lib.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        )
         params.swa_full = False
         self._ctx = lib.llama_init_from_model(self._llm._model.model, params)
         if not self._ctx:
@@ -135,8 +183,9 @@ class Replay:
         elif stats.first_logit is None:
             same = int(logits.argmax()) == tokens[end]
         else:
-            same = stats.first_token == tokens[end] and abs(float(logits[tokens[end]]) - stats.first_logit) <= \
-                0.01 * max(1.0, abs(stats.first_logit))
+            same = stats.first_token == tokens[end] and abs(
+                float(logits[tokens[end]]) - stats.first_logit
+            ) <= 0.01 * max(1.0, abs(stats.first_logit))
         t2 = time.perf_counter()
         for token in tokens[end:]:
             self._decode([token])

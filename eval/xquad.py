@@ -129,8 +129,13 @@ def build(name: str, dest: Path, source: Path = DATA) -> Path:
                 question = data[lang][k]["paragraphs"][p_i]["qas"][q_i]
                 if question["id"] != qa["id"]:
                     raise ValueError(f"question {qa['id']}: the languages are not parallel")
-                row = {"id": f"{qa['id']}-{lang}", "question": question["question"], "language": lang,
-                       "answerable": indexed, "split": article_split(k)}
+                row = {
+                    "id": f"{qa['id']}-{lang}",
+                    "question": question["question"],
+                    "language": lang,
+                    "answerable": indexed,
+                    "split": article_split(k),
+                }
                 if indexed:
                     by_language = {}
                     for l2 in LANGUAGES:
@@ -141,9 +146,12 @@ def build(name: str, dest: Path, source: Path = DATA) -> Path:
                     forms = list(dict.fromkeys(f for fs in by_language.values() for f in fs))
                     answer = qa["answers"][0]
                     row["facts"] = [{"kind": "vital", "any_of": forms, "by_language": by_language}]
-                    row["evidence"] = [{"doc_id": name_k,
-                                        "quote": answer_sentence(paragraph["context"], answer["answer_start"],
-                                                                 doc_lang)}]
+                    row["evidence"] = [
+                        {
+                            "doc_id": name_k,
+                            "quote": answer_sentence(paragraph["context"], answer["answer_start"], doc_lang),
+                        }
+                    ]
                 rows.append(row)
     if spec.near:
         rows += near_topic_rows(NEAR_DIR / spec.near, files)
@@ -164,9 +172,17 @@ def near_topic_rows(path: Path, files: dict[int, str]) -> list[dict]:
         k = int(q["article"])
         if k not in files:
             raise ValueError(f"{path}:{i}: article {k} is not in the corpus")
-        rows.append({"id": q["id"], "question": q["question"], "language": q["language"], "answerable": False,
-                     "split": article_split(k), "tags": ["near-topic"],
-                     "note": f"about {files[k]}: {q.get('missing', '')}".rstrip(": ")})
+        rows.append(
+            {
+                "id": q["id"],
+                "question": q["question"],
+                "language": q["language"],
+                "answerable": False,
+                "split": article_split(k),
+                "tags": ["near-topic"],
+                "note": f"about {files[k]}: {q.get('missing', '')}".rstrip(": "),
+            }
+        )
     return rows
 
 

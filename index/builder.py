@@ -15,8 +15,8 @@ import numpy as np
 from index.embed import Embedder
 from index.ingest import Ingestor, load_catalog, sha256_of
 from index.store import IndexData, IndexStore
-from qa.core.records import EmbedderIdentity, Manifest
 from qa.core.errors import IndexCorruptError, IndexMismatchError, IngestError
+from qa.core.records import EmbedderIdentity, Manifest
 from qa.core.settings import ChunkSettings, IngestSettings, VectorSettings
 
 INGEST_VERSION = 1  # bump when ingest or chunking logic changes what an index holds
@@ -50,8 +50,14 @@ def chunker_identity(ingest: IngestSettings, chunking: ChunkSettings, vectors: V
 
 
 class IndexBuilder:
-    def __init__(self, store: IndexStore, ingest: IngestSettings, chunking: ChunkSettings,
-                 embedder_identity: EmbedderIdentity, get_embedder: Callable[[], Embedder]):
+    def __init__(
+        self,
+        store: IndexStore,
+        ingest: IngestSettings,
+        chunking: ChunkSettings,
+        embedder_identity: EmbedderIdentity,
+        get_embedder: Callable[[], Embedder],
+    ):
         self.store = store
         self.ingestor = Ingestor(ingest)
         self.chunking = chunking
@@ -88,14 +94,18 @@ class IndexBuilder:
             old = self._previous(rebuild, report)
             return self._update(files, old, catalog, report, progress)
 
-    def _nothing_changed(self, files: list[tuple[Path, str, str]], manifest: Manifest, catalog,
-                         report: IndexReport) -> bool:
+    def _nothing_changed(
+        self, files: list[tuple[Path, str, str]], manifest: Manifest, catalog, report: IndexReport
+    ) -> bool:
         """The cheap check: hashes only, no index or model loaded."""
         indexed = manifest.documents
         for _, doc_id, sha in files:
             info = indexed.get(doc_id)
-            if info is None or info.sha256 != sha or self._catalog_differs(info.title, info.language,
-                                                                           catalog.get(doc_id)):
+            if (
+                info is None
+                or info.sha256 != sha
+                or self._catalog_differs(info.title, info.language, catalog.get(doc_id))
+            ):
                 return False
             report.unchanged.append(doc_id)
         if {doc_id for _, doc_id, _ in files} != set(indexed):
@@ -110,15 +120,20 @@ class IndexBuilder:
             return False
         return bool((entry.title and entry.title != title) or (entry.language and entry.language != language))
 
-    def _update(self, files: list[tuple[Path, str, str]], old: IndexData | None, catalog, report: IndexReport,
-                progress: Progress | None) -> IndexReport:
+    def _update(
+        self,
+        files: list[tuple[Path, str, str]],
+        old: IndexData | None,
+        catalog,
+        report: IndexReport,
+        progress: Progress | None,
+    ) -> IndexReport:
         old_docs = old.documents if old else {}
         todo, keep = [], []
         for path, doc_id, sha in files:
             prev = old_docs.get(doc_id)
             entry = catalog.get(doc_id)
-            if prev is not None and prev.sha256 == sha and not self._catalog_differs(prev.title, prev.language,
-                                                                                    entry):
+            if prev is not None and prev.sha256 == sha and not self._catalog_differs(prev.title, prev.language, entry):
                 keep.append(doc_id)
             else:
                 todo.append((path, doc_id))
@@ -133,10 +148,15 @@ class IndexBuilder:
             self._carry(old, doc_id, rows, data, vectors)
 
         embedder = self._get_embedder() if todo else None
-        from index.chunking import SentenceChunker  # langchain's import costs 0.3 s that an unchanged corpus never needs
+        from index.chunking import (
+            SentenceChunker,  # langchain's import costs 0.3 s that an unchanged corpus never needs
+        )
 
-        chunker = SentenceChunker(embedder.count_tokens, self.chunking.chunk_tokens,
-                                  self.chunking.overlap_tokens) if embedder else None
+        chunker = (
+            SentenceChunker(embedder.count_tokens, self.chunking.chunk_tokens, self.chunking.overlap_tokens)
+            if embedder
+            else None
+        )
         for i, (path, doc_id) in enumerate(todo):
             if progress:
                 progress(i, len(todo), doc_id)
@@ -152,7 +172,8 @@ class IndexBuilder:
             data.chunks.extend(chunks)
             vectors.append(embedder.encode_documents([c.text for c in chunks]))
             data.sentence_vectors[doc_id] = embedder.encode_documents(
-                [doc.text[s.start : s.end] for s in doc.sentences])
+                [doc.text[s.start : s.end] for s in doc.sentences]
+            )
             (report.updated if doc_id in old_docs else report.added).append(doc_id)
         if progress:
             progress(len(todo), len(todo), "")
@@ -166,8 +187,7 @@ class IndexBuilder:
         return report
 
     @staticmethod
-    def _carry(old: IndexData, doc_id: str, rows: dict[str, int], data: IndexData,
-               vectors: list[np.ndarray]) -> None:
+    def _carry(old: IndexData, doc_id: str, rows: dict[str, int], data: IndexData, vectors: list[np.ndarray]) -> None:
         chunks = [c for c in old.chunks if c.doc_id == doc_id]
         data.documents[doc_id] = old.documents[doc_id]
         data.chunks.extend(chunks)

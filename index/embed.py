@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Protocol
 
@@ -55,8 +54,9 @@ def folder_identity(folder: Path) -> EmbedderIdentity:
 
     modules = folder / "modules.json"
     if not modules.is_file():
-        raise ModelMissingError(f"embedding model folder {folder} does not exist or is not a sentence-transformers "
-                                "model (no modules.json)")
+        raise ModelMissingError(
+            f"embedding model folder {folder} does not exist or is not a sentence-transformers model (no modules.json)"
+        )
     dim = None
     for module in json.loads(modules.read_text()):
         config = folder / module.get("path", "") / "config.json"
@@ -94,8 +94,13 @@ class SentenceTransformerEmbedder:
     def _encode(self, fn, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        out = fn(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                 convert_to_numpy=True, show_progress_bar=False)
+        out = fn(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return np.asarray(out, dtype=np.float32)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:

@@ -91,9 +91,7 @@ class Ingestor:
             raise IngestError(f"{path}: nothing is left once page furniture is removed")
         kept = "\n\n".join(text[r.start : r.end] for r in regions)
         language = entry.language or detect_language(kept, self.settings.languages)
-        sentences = tuple(
-            s for r in regions for s in split_sentences(text[r.start : r.end], language, offset=r.start)
-        )
+        sentences = tuple(s for r in regions for s in split_sentences(text[r.start : r.end], language, offset=r.start))
         if not sentences:
             raise IngestError(f"{path}: no sentences found")
         title = entry.title or derive_title(text[regions[0].start :], sentences[0].end - regions[0].start)

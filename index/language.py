@@ -23,8 +23,7 @@ def _detector(codes: tuple[str, ...]):
     return LanguageDetectorBuilder.from_iso_codes_639_1(*isos).with_preloaded_language_models().build()
 
 
-def detect_language(text: str, candidates: Sequence[str] = (), default: str = "en",
-                    min_confidence: float = 0.0) -> str:
+def detect_language(text: str, candidates: Sequence[str] = (), default: str = "en", min_confidence: float = 0.0) -> str:
     """Best guess of `text`'s language as a two-letter code; `default` when nothing is recognised
     or the best guess is less sure than `min_confidence`."""
     if not text.strip():

@@ -50,24 +50,41 @@ def export(folder: Path, target: Path) -> Path:
         def forward(self, input_ids, attention_mask):
             return self.inner(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
-    sample = model.tokenizer(["query: a short example", "passage: another one, a little longer"], padding=True,
-                             return_tensors="pt")
+    sample = model.tokenizer(
+        ["query: a short example", "passage: another one, a little longer"], padding=True, return_tensors="pt"
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".partial")
-    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-            "last_hidden_state": {0: "batch", 1: "tokens"}}
+    axes = {
+        "input_ids": {0: "batch", 1: "tokens"},
+        "attention_mask": {0: "batch", 1: "tokens"},
+        "last_hidden_state": {0: "batch", 1: "tokens"},
+    }
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's notes on tracing; the test compares the vectors
-        torch.onnx.export(Hidden(bert), (sample["input_ids"], sample["attention_mask"]), str(tmp),
-                          input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
-                          dynamic_axes=axes, opset_version=17, dynamo=False)
+        torch.onnx.export(
+            Hidden(bert),
+            (sample["input_ids"], sample["attention_mask"]),
+            str(tmp),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
     os.replace(tmp, target)
     return target
 
 
 class OnnxEmbedder:
-    def __init__(self, folder: Path, model_file: Path, batch_size: int = 16, threads: int = 0,
-                 identity: EmbedderIdentity | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        model_file: Path,
+        batch_size: int = 16,
+        threads: int = 0,
+        identity: EmbedderIdentity | None = None,
+    ):
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -78,8 +95,11 @@ class OnnxEmbedder:
         self.identity = identity or folder_identity(folder)
         self.dim = self.identity.dim
         self.batch_size = batch_size
-        config = json.loads((folder / "config_sentence_transformers.json").read_text()) \
-            if (folder / "config_sentence_transformers.json").is_file() else {}
+        config = (
+            json.loads((folder / "config_sentence_transformers.json").read_text())
+            if (folder / "config_sentence_transformers.json").is_file()
+            else {}
+        )
         prompts = config.get("prompts") or {}
         self.query_prompt = prompts.get("query", "")
         self.document_prompt = prompts.get("document", prompts.get("passage", ""))

@@ -49,7 +49,8 @@ class LoadedIndex:
         built = self.manifest.embedder
         if built != identity:
             raise IndexMismatchError(
-                f"the index was built with embedder {built.describe()}, but {identity.describe()} is configured")
+                f"the index was built with embedder {built.describe()}, but {identity.describe()} is configured"
+            )
 
 
 def _manifest_to_json(m: Manifest) -> dict:
@@ -70,22 +71,36 @@ def _manifest_from_json(raw: object) -> Manifest:
     if not isinstance(raw, dict):
         raise ValueError(f"the manifest is a JSON object, not {type(raw).__name__}")
     try:
-        documents = {str(k): IndexedDocument(str(d["sha256"]), str(d["title"]), str(d["language"]),
-                                             int(d["sentences"]), int(d["chunks"]))
-                     for k, d in raw["documents"].items()}
+        documents = {
+            str(k): IndexedDocument(
+                str(d["sha256"]), str(d["title"]), str(d["language"]), int(d["sentences"]), int(d["chunks"])
+            )
+            for k, d in raw["documents"].items()
+        }
         files = {str(k): str(v) for k, v in raw["files"].items()}
         if not isinstance(raw["chunker"], dict):
             raise TypeError("chunker is not an object")
-        return Manifest(int(raw["schema_version"]), int(raw["generation"]), str(raw["written_at"]),
-                        EmbedderIdentity.from_json(raw["embedder"]), raw["chunker"], files, documents)
+        return Manifest(
+            int(raw["schema_version"]),
+            int(raw["generation"]),
+            str(raw["written_at"]),
+            EmbedderIdentity.from_json(raw["embedder"]),
+            raw["chunker"],
+            files,
+            documents,
+        )
     except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"the manifest lacks or misshapes {exc}") from None
 
 
 def _doc_to_json(doc: Document) -> dict:
     return {
-        "doc_id": doc.doc_id, "path": doc.path, "title": doc.title, "language": doc.language,
-        "sha256": doc.sha256, "text": doc.text,
+        "doc_id": doc.doc_id,
+        "path": doc.path,
+        "title": doc.title,
+        "language": doc.language,
+        "sha256": doc.sha256,
+        "text": doc.text,
         "sentences": [[s.start, s.end] for s in doc.sentences],
         "regions": [[r.start, r.end] for r in doc.regions],
     }
@@ -93,22 +108,36 @@ def _doc_to_json(doc: Document) -> dict:
 
 def _doc_from_json(d: dict) -> Document:
     return Document(
-        doc_id=d["doc_id"], path=d["path"], title=d["title"], language=d["language"], text=d["text"],
-        sha256=d["sha256"], sentences=tuple(Span(*s) for s in d["sentences"]),
+        doc_id=d["doc_id"],
+        path=d["path"],
+        title=d["title"],
+        language=d["language"],
+        text=d["text"],
+        sha256=d["sha256"],
+        sentences=tuple(Span(*s) for s in d["sentences"]),
         regions=tuple(Span(*r) for r in d["regions"]),
     )
 
 
 def _chunk_to_json(c: Chunk) -> dict:
-    return {"chunk_id": c.chunk_id, "doc_id": c.doc_id, "char_start": c.char_start, "char_end": c.char_end,
-            "sentences": [[s.start, s.end] for s in c.sentences]}
+    return {
+        "chunk_id": c.chunk_id,
+        "doc_id": c.doc_id,
+        "char_start": c.char_start,
+        "char_end": c.char_end,
+        "sentences": [[s.start, s.end] for s in c.sentences],
+    }
 
 
 def _chunk_from_json(d: dict, docs: dict[str, Document]) -> Chunk:
     doc = docs[d["doc_id"]]
     return Chunk(
-        chunk_id=d["chunk_id"], doc_id=d["doc_id"], text=doc.text[d["char_start"] : d["char_end"]],
-        char_start=d["char_start"], char_end=d["char_end"], language=doc.language,
+        chunk_id=d["chunk_id"],
+        doc_id=d["doc_id"],
+        text=doc.text[d["char_start"] : d["char_end"]],
+        char_start=d["char_start"],
+        char_end=d["char_end"],
+        language=doc.language,
         sentences=tuple(Span(*s) for s in d["sentences"]),
     )
 
@@ -157,7 +186,8 @@ class IndexStore:
         version = raw.get("schema_version") if isinstance(raw, dict) else None
         if version != SCHEMA_VERSION:
             raise IndexMismatchError(
-                f"{self.manifest_path} has schema version {version}, this program reads version {SCHEMA_VERSION}")
+                f"{self.manifest_path} has schema version {version}, this program reads version {SCHEMA_VERSION}"
+            )
         try:
             return _manifest_from_json(raw)
         except ValueError as exc:
@@ -217,11 +247,14 @@ class IndexStore:
             "dense": f"dense-{gen}.faiss",
         }
         p = {k: self.root / v for k, v in files.items()}
-        _fsync_write(p["documents"], "".join(json.dumps(_doc_to_json(d), ensure_ascii=False) + "\n"
-                                              for d in docs).encode("utf-8"))
+        _fsync_write(
+            p["documents"],
+            "".join(json.dumps(_doc_to_json(d), ensure_ascii=False) + "\n" for d in docs).encode("utf-8"),
+        )
         _fsync_write(p["chunks"], "".join(json.dumps(_chunk_to_json(c)) + "\n" for c in data.chunks).encode())
-        chunk_vectors = (data.chunk_vectors if data.chunk_vectors is not None
-                         else np.zeros((0, dim), np.float32)).astype(np.float32)
+        chunk_vectors = (
+            data.chunk_vectors if data.chunk_vectors is not None else np.zeros((0, dim), np.float32)
+        ).astype(np.float32)
         _fsync_save(p["chunk_vectors"], chunk_vectors)
         parts = [data.sentence_vectors[d.doc_id] for d in docs]
         flat = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, dim), np.float32)
@@ -235,8 +268,10 @@ class IndexStore:
             embedder=embedder,
             chunker=chunker,
             files=files,
-            documents={d.doc_id: IndexedDocument(d.sha256, d.title, d.language, len(d.sentences), per_doc[d.doc_id])
-                       for d in docs},
+            documents={
+                d.doc_id: IndexedDocument(d.sha256, d.title, d.language, len(d.sentences), per_doc[d.doc_id])
+                for d in docs
+            },
         )
         tmp = self.root / f"{MANIFEST}.{gen}.tmp"
         _fsync_write(tmp, json.dumps(_manifest_to_json(manifest), indent=2, ensure_ascii=False).encode("utf-8"))
@@ -249,6 +284,11 @@ class IndexStore:
         for path in self.root.iterdir():
             if path.name in keep or path.name in {MANIFEST, ".lock"}:
                 continue
-            if path.name.split("-")[0] in {"documents", "chunks", "chunk_vectors", "sentence_vectors", "dense"} \
-                    or path.name.endswith(".tmp"):
+            if path.name.split("-")[0] in {
+                "documents",
+                "chunks",
+                "chunk_vectors",
+                "sentence_vectors",
+                "dense",
+            } or path.name.endswith(".tmp"):
                 path.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ lists to visit that finds `min_recall` of the exact top 10 for queries near the 
 from __future__ import annotations
 
 from pathlib import Path
+
 import numpy as np
 
 from qa.core.settings import VectorSettings

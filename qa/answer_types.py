@@ -19,38 +19,84 @@ NUMBER, DATE, PERSON, PLACE, OTHER = "number", "date", "person", "place", "other
 
 # Per language: (kind, pattern) in order; the first that matches decides. Patterns match casefolded text.
 _ASKS: dict[str, tuple[tuple[str, str], ...]] = {
-    "en": ((DATE, r"\b(when|what year|which year|what date|what decade|what century|since when|how long ago)\b"),
-           (NUMBER, r"\b(how (many|much|large|big|high|long|far|old|tall|often)|what (number|percentage|share|"
-                    r"amount|proportion)|what percent)\b"),
-           (PERSON, r"\b(who|whom|whose)\b"), (PLACE, r"\b(where|what (city|country|place)|in which (city|"
-                                                    r"country))\b")),
-    "de": ((DATE, r"\b(wann|seit wann|in welchem jahr|welches jahr|welchem jahrhundert|welchem jahrzehnt|"
-                  r"an welchem tag)\b"),
-           (NUMBER, r"\b(wie ?viele?n?|wie (groß|hoch|lange|weit|alt|oft)|welcher anteil|wie viel prozent)\b"),
-           (PERSON, r"\b(wer|wem|wen|wessen)\b"), (PLACE, r"\b(wo|wohin|woher|in welcher stadt|in welchem land)\b")),
-    "es": ((DATE, r"(\bcuándo\b|\ben qué (año|fecha|siglo|década)\b|\bqué año\b|\bdesde cuándo\b)"),
-           (NUMBER, r"(\bcuánt[oa]s?\b|\bqué (porcentaje|cantidad|número)\b)"),
-           (PERSON, r"(\bquién(es)?\b|\ba quién\b|\bde quién\b)"), (PLACE, r"(\bdónde\b|\badónde\b|\ben qué "
-                                                                          r"(ciudad|país)\b)")),
-    "fr": ((DATE, r"(\bquand\b|\ben quelle année\b|\bquelle année\b|\bdepuis quand\b)"),
-           (NUMBER, r"(\bcombien\b|\bquel (pourcentage|nombre)\b)"),
-           (PERSON, r"(\bqui\b)"), (PLACE, r"(\boù\b|\bdans quelle ville\b|\bdans quel pays\b)")),
-    "it": ((DATE, r"\b(quando|in che anno|in quale anno)\b"), (NUMBER, r"\b(quant[ioae]|che percentuale)\b"),
-           (PERSON, r"\b(chi)\b"), (PLACE, r"\b(dove)\b")),
-    "pt": ((DATE, r"\b(quando|em que ano|em qual ano)\b"), (NUMBER, r"\b(quant[oa]s?|que percentagem)\b"),
-           (PERSON, r"\b(quem)\b"), (PLACE, r"\b(onde)\b")),
-    "nl": ((DATE, r"\b(wanneer|in welk jaar|sinds wanneer)\b"), (NUMBER, r"\b(hoeveel|hoe (groot|hoog|lang))\b"),
-           (PERSON, r"\b(wie)\b"), (PLACE, r"\b(waar)\b")),
-    "ru": ((DATE, r"(когда|в каком году|в каком веке|какого числа)"),
-           (NUMBER, r"(сколько|какой процент|какова доля)"),
-           (PERSON, r"(^|\s)(кто|кого|кому|кем|чей|чья|чьи)(\s|$|\?)"), (PLACE, r"(где|куда|откуда|в каком городе)")),
-    "zh": ((DATE, r"(何时|什么时候|哪一年|哪年|几年|何年|哪个世纪|哪天)"), (NUMBER, r"(多少|几个|几名|几次|多大|多高|多长|多久)"),
-           (PERSON, r"(谁)"), (PLACE, r"(哪里|哪儿|何处|在哪)")),
+    "en": (
+        (DATE, r"\b(when|what year|which year|what date|what decade|what century|since when|how long ago)\b"),
+        (
+            NUMBER,
+            r"\b(how (many|much|large|big|high|long|far|old|tall|often)|what (number|percentage|share|"
+            r"amount|proportion)|what percent)\b",
+        ),
+        (PERSON, r"\b(who|whom|whose)\b"),
+        (
+            PLACE,
+            r"\b(where|what (city|country|place)|in which (city|"
+            r"country))\b",
+        ),
+    ),
+    "de": (
+        (
+            DATE,
+            r"\b(wann|seit wann|in welchem jahr|welches jahr|welchem jahrhundert|welchem jahrzehnt|"
+            r"an welchem tag)\b",
+        ),
+        (NUMBER, r"\b(wie ?viele?n?|wie (groß|hoch|lange|weit|alt|oft)|welcher anteil|wie viel prozent)\b"),
+        (PERSON, r"\b(wer|wem|wen|wessen)\b"),
+        (PLACE, r"\b(wo|wohin|woher|in welcher stadt|in welchem land)\b"),
+    ),
+    "es": (
+        (DATE, r"(\bcuándo\b|\ben qué (año|fecha|siglo|década)\b|\bqué año\b|\bdesde cuándo\b)"),
+        (NUMBER, r"(\bcuánt[oa]s?\b|\bqué (porcentaje|cantidad|número)\b)"),
+        (PERSON, r"(\bquién(es)?\b|\ba quién\b|\bde quién\b)"),
+        (
+            PLACE,
+            r"(\bdónde\b|\badónde\b|\ben qué "
+            r"(ciudad|país)\b)",
+        ),
+    ),
+    "fr": (
+        (DATE, r"(\bquand\b|\ben quelle année\b|\bquelle année\b|\bdepuis quand\b)"),
+        (NUMBER, r"(\bcombien\b|\bquel (pourcentage|nombre)\b)"),
+        (PERSON, r"(\bqui\b)"),
+        (PLACE, r"(\boù\b|\bdans quelle ville\b|\bdans quel pays\b)"),
+    ),
+    "it": (
+        (DATE, r"\b(quando|in che anno|in quale anno)\b"),
+        (NUMBER, r"\b(quant[ioae]|che percentuale)\b"),
+        (PERSON, r"\b(chi)\b"),
+        (PLACE, r"\b(dove)\b"),
+    ),
+    "pt": (
+        (DATE, r"\b(quando|em que ano|em qual ano)\b"),
+        (NUMBER, r"\b(quant[oa]s?|que percentagem)\b"),
+        (PERSON, r"\b(quem)\b"),
+        (PLACE, r"\b(onde)\b"),
+    ),
+    "nl": (
+        (DATE, r"\b(wanneer|in welk jaar|sinds wanneer)\b"),
+        (NUMBER, r"\b(hoeveel|hoe (groot|hoog|lang))\b"),
+        (PERSON, r"\b(wie)\b"),
+        (PLACE, r"\b(waar)\b"),
+    ),
+    "ru": (
+        (DATE, r"(когда|в каком году|в каком веке|какого числа)"),
+        (NUMBER, r"(сколько|какой процент|какова доля)"),
+        (PERSON, r"(^|\s)(кто|кого|кому|кем|чей|чья|чьи)(\s|$|\?)"),
+        (PLACE, r"(где|куда|откуда|в каком городе)"),
+    ),
+    "zh": (
+        (DATE, r"(何时|什么时候|哪一年|哪年|几年|何年|哪个世纪|哪天)"),
+        (NUMBER, r"(多少|几个|几名|几次|多大|多高|多长|多久)"),
+        (PERSON, r"(谁)"),
+        (PLACE, r"(哪里|哪儿|何处|在哪)"),
+    ),
 }
 
 _YEAR = re.compile(r"(?<!\d)(1[0-9]{3}|20[0-9]{2})(?!\d)")
-_DECADE = re.compile(r"(?<!\d)1?[0-9]{2,3}0s\b|\b[0-9]{3}0er\b|\b(1[0-9]|20|[1-9])(th|st|nd|rd|\.)? (century|jahrhundert)"
-                     r"|siglo [ivxlc]+|世纪|年|月|日", re.IGNORECASE)
+_DECADE = re.compile(
+    r"(?<!\d)1?[0-9]{2,3}0s\b|\b[0-9]{3}0er\b|\b(1[0-9]|20|[1-9])(th|st|nd|rd|\.)? (century|jahrhundert)"
+    r"|siglo [ivxlc]+|世纪|年|月|日",
+    re.IGNORECASE,
+)
 _INFLECTED = re.compile(r"[\u0370-\u052f]")  # Greek and Cyrillic month names decline
 _CASED = re.compile(r"[A-Za-zÀ-ÿА-я]")
 _NAME = re.compile(r"(?<![\w])[A-ZÀ-ÖØ-ÞĀ-ſА-Я][\w'’-]+")
@@ -79,8 +125,11 @@ def without_asking(question: str, language: str) -> str:
     folded = " ".join(question.casefold().split())
     for _, pattern in _compiled(language):
         folded = pattern.sub(" ", folded)
-    return re.sub(r"\b(what|which|welche[rsmn]?|was|qué|cuál(es)?|quel(le)?s?|quale?|что|какой|какая|какие|什么|哪)\b",
-                  " ", folded)
+    return re.sub(
+        r"\b(what|which|welche[rsmn]?|was|qué|cuál(es)?|quel(le)?s?|quale?|что|какой|какая|какие|什么|哪)\b",
+        " ",
+        folded,
+    )
 
 
 @lru_cache(maxsize=1)

@@ -10,10 +10,10 @@ import os
 import shutil
 import tempfile
 import threading
-from types import MappingProxyType
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from index.builder import IndexBuilder, IndexReport, Progress
 from index.embed import Embedder
@@ -22,14 +22,14 @@ from index.language import detect_language
 from index.store import IndexStore, LoadedIndex
 from qa import answer_types, models
 from qa.core.errors import EmptyQuestionError, IngestError
+from qa.core.records import Answer, Chunk, Citation, Conversation, Document, EmbedderIdentity, Turn
+from qa.core.settings import Settings
 from qa.evidence import Calibration
 from qa.extract import SpanExtractor
 from qa.llm import LLM
 from qa.pipeline import QUESTION_LANGUAGES, Pipeline, Token
 from qa.present import Passage, passage
-from qa.core.records import Answer, Chunk, Citation, Conversation, Document, EmbedderIdentity, Turn
 from qa.retrieve import Retrieval, Retriever
-from qa.core.settings import Settings
 from qa.translate import Translator
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,13 @@ class Assistant:
     """Safe to share between threads: answering and indexing take one lock, so the model runs one answer at a
     time and never interleaves two (a web server's sessions queue for it)."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, llm: LLM | None = None,
-                 embedder_identity: EmbedderIdentity | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        llm: LLM | None = None,
+        embedder_identity: EmbedderIdentity | None = None,
+    ):
         self.settings = settings
         self._embedder = embedder
         self._embedder_identity = embedder_identity or (embedder.identity if embedder else None)
@@ -85,16 +90,16 @@ class Assistant:
         return self._llm
 
     # -- indexing ----------------------------------------------------------------------
-    def index(self, corpus: Path | None = None, rebuild: bool = False,
-              progress: Progress | None = None) -> IndexReport:
+    def index(self, corpus: Path | None = None, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
         corpus = Path(corpus or self.settings.paths.corpus)
         corpus_files(corpus, self.settings.ingest.extensions)  # a missing folder is named before models load
         with self._lock:
             return self._index_locked(corpus, rebuild, progress)
 
     def _index_locked(self, corpus: Path, rebuild: bool, progress: Progress | None) -> IndexReport:
-        builder = IndexBuilder(self.store, self.settings.ingest, self.settings.chunking,
-                               self.embedder_identity, lambda: self.embedder)
+        builder = IndexBuilder(
+            self.store, self.settings.ingest, self.settings.chunking, self.embedder_identity, lambda: self.embedder
+        )
         report = builder.run(corpus, rebuild=rebuild, progress=progress)
         if report.written:
             self._index = self._retriever = self._pipeline = None
@@ -151,15 +156,22 @@ class Assistant:
     @property
     def retriever(self) -> Retriever:
         if self._retriever is None:
-            self._retriever = Retriever(self.loaded_index(), self.embedder, self.settings.retrieval,
-                                        self.settings.ingest.instruction_patterns)
+            self._retriever = Retriever(
+                self.loaded_index(), self.embedder, self.settings.retrieval, self.settings.ingest.instruction_patterns
+            )
         return self._retriever
 
     @property
     def pipeline(self) -> Pipeline:
         if self._pipeline is None or self._pipeline.retriever is not self.retriever:
-            self._pipeline = Pipeline(self.settings, self.loaded_index().data.documents, self.retriever,
-                                      lambda: self.extractor, lambda: self.translator, self.embedder.encode_queries)
+            self._pipeline = Pipeline(
+                self.settings,
+                self.loaded_index().data.documents,
+                self.retriever,
+                lambda: self.extractor,
+                lambda: self.translator,
+                self.embedder.encode_queries,
+            )
             self._check_calibration(self._pipeline.calibration)
         return self._pipeline
 
@@ -172,9 +184,13 @@ class Assistant:
             return
         ours = self.embedder_identity
         if fitted.fingerprint != ours.fingerprint:
-            log.warning("%s was fitted for the embedder %s, not for %s: evidence and refusals are uncalibrated; "
-                        "refit with `make fit`", self.settings.retrieval.calibration, fitted.describe(),
-                        ours.describe())
+            log.warning(
+                "%s was fitted for the embedder %s, not for %s: evidence and refusals are uncalibrated; "
+                "refit with `make fit`",
+                self.settings.retrieval.calibration,
+                fitted.describe(),
+                ours.describe(),
+            )
 
     @property
     def extractor(self) -> SpanExtractor:
@@ -192,8 +208,7 @@ class Assistant:
         """The language of a piece of the answer; short or unclear text counts as `default`."""
         if len(text.split()) < 4:
             return default
-        return detect_language(text, self.settings.ingest.languages or QUESTION_LANGUAGES, default,
-                               min_confidence=0.6)
+        return detect_language(text, self.settings.ingest.languages or QUESTION_LANGUAGES, default, min_confidence=0.6)
 
     @property
     def translator(self) -> Translator:

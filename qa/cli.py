@@ -45,18 +45,28 @@ def index(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     assistant = _assistant()
-    with Progress(TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                  transient=True, disable=not sys.stderr.isatty()) as bar:
+    with Progress(
+        TextColumn("indexing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    ) as bar:
         task = bar.add_task("", total=None)
 
         def progress(done: int, total: int, name: str) -> None:
             bar.update(task, completed=done, total=total, description=name)
 
         report = assistant.index(path, rebuild=rebuild, progress=progress)
-    parts = [f"{len(report.added)} added", f"{len(report.updated)} updated", f"{len(report.removed)} removed",
-             f"{len(report.unchanged)} unchanged"]
+    parts = [
+        f"{len(report.added)} added",
+        f"{len(report.updated)} updated",
+        f"{len(report.removed)} removed",
+        f"{len(report.unchanged)} unchanged",
+    ]
     typer.echo(("rebuilt: " if report.rebuilt else "") + ", ".join(parts) + f"; {report.chunks} chunks")
-    for doc_id, message in report.failed:
+    for _, message in report.failed:
         typer.echo(f"error: {message}", err=True)
     if report.failed:
         raise typer.Exit(EXIT_USER_ERROR)
@@ -127,8 +137,10 @@ def chat() -> None:
     assistant = _assistant()
     interactive = sys.stdin.isatty()
     if interactive:
-        typer.echo("Ask about your articles. /rewrite shows how follow-ups are understood, /new starts over, "
-                   "/quit ends.", err=True)
+        typer.echo(
+            "Ask about your articles. /rewrite shows how follow-ups are understood, /new starts over, /quit ends.",
+            err=True,
+        )
 
     def lines():
         while True:
@@ -158,17 +170,39 @@ def serve(
 
 @app.command("eval")
 def evaluate(
-    suites: Annotated[list[str] | None, typer.Option("--suite", help="seed (the bundled articles), xquad (XQuAD's "
-                      "development half, en/de/es) or xquad-ruzh (the stretch suite); repeatable.")] = None,
+    suites: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--suite",
+            help="seed (the bundled articles), xquad (XQuAD's "
+            "development half, en/de/es) or xquad-ruzh (the stretch suite); repeatable.",
+        ),
+    ] = None,
     sample: Annotated[int, typer.Option(help="Ask a fixed sample of about this many questions (0: all).")] = 0,
-    source: Annotated[Path | None, typer.Option(help="Build the xquad suites from this XQuAD folder instead of "
-                      "eval/data/xquad (the same file format, e.g. another half).")] = None,
-    retrieval_only: Annotated[bool, typer.Option("--retrieval-only", help="Score retrieval only, no generation.")] = False,
-    embedders: Annotated[list[str] | None, typer.Option("--embedder", help="With --retrieval-only: compare this "
-                         "sentence-transformers folder too (repeatable; each gets its own index).")] = None,
-    gate: Annotated[bool, typer.Option("--gate/--no-gate", help="Fail when a score misses eval/thresholds.toml.")] = True,
-    out: Annotated[Path, typer.Option(help="Folder for report.json and summary.md (one subfolder per suite "
-                   "beside seed's).")] = Path("eval/reports"),
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            help="Build the xquad suites from this XQuAD folder instead of "
+            "eval/data/xquad (the same file format, e.g. another half)."
+        ),
+    ] = None,
+    retrieval_only: Annotated[
+        bool, typer.Option("--retrieval-only", help="Score retrieval only, no generation.")
+    ] = False,
+    embedders: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--embedder",
+            help="With --retrieval-only: compare this "
+            "sentence-transformers folder too (repeatable; each gets its own index).",
+        ),
+    ] = None,
+    gate: Annotated[
+        bool, typer.Option("--gate/--no-gate", help="Fail when a score misses eval/thresholds.toml.")
+    ] = True,
+    out: Annotated[
+        Path, typer.Option(help="Folder for report.json and summary.md (one subfolder per suite beside seed's).")
+    ] = Path("eval/reports"),
 ) -> None:
     """Score the assistant against a suite's gold questions (eval/suites.py) and gate the scores."""
     from eval import harness
@@ -199,8 +233,9 @@ def evaluate(
             typer.echo(harness.markdown(report))
             typer.echo(f"report: {js}  summary: {md}\n")
             if gate and label == "default" and not retrieval_only and not sample:
-                failures += [f"{name}: {line}" for line in
-                             harness.gate(report["summary"], harness.load_thresholds(name))]
+                failures += [
+                    f"{name}: {line}" for line in harness.gate(report["summary"], harness.load_thresholds(name))
+                ]
     for line in failures:
         typer.echo(f"gate: {line}", err=True)
     if failures:
@@ -221,8 +256,10 @@ def info(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         typer.echo("index      (none yet: run `qa index`)")
         return
     c = indexed["counts"]
-    typer.echo(f"indexed    {c['documents']} documents, {c['chunks']} chunks, {c['sentences']} sentences "
-               f"at {indexed['written_at']} with {indexed['embedder']['name']}")
+    typer.echo(
+        f"indexed    {c['documents']} documents, {c['chunks']} chunks, {c['sentences']} sentences "
+        f"at {indexed['written_at']} with {indexed['embedder']['name']}"
+    )
     for doc_id, d in indexed["documents"].items():
         typer.echo(f"  {doc_id}  [{d['language']}]  {d['title']}")
 

@@ -28,13 +28,44 @@ from qa.retrieve import SIGNALS, Retrieval
 CALIBRATION = Path(__file__).resolve().parent / "calibration.json"
 
 SENTENCE_FEATURES = (
-    "cos_question", "cos_best", "lexical", "lexical_idf", "chunk_rank_inv", "cos_rank_inv", "lexical_rank_inv",
-    "cos_gap", "lexical_gap", "names", "kind_number", "kind_date", "kind_person", "kind_place", "same_language",
-    "length", "cos_prev", "cos_next", "lexical_prev", "lexical_next", "cos_window", "lexical_window",
+    "cos_question",
+    "cos_best",
+    "lexical",
+    "lexical_idf",
+    "chunk_rank_inv",
+    "cos_rank_inv",
+    "lexical_rank_inv",
+    "cos_gap",
+    "lexical_gap",
+    "names",
+    "kind_number",
+    "kind_date",
+    "kind_person",
+    "kind_place",
+    "same_language",
+    "length",
+    "cos_prev",
+    "cos_next",
+    "lexical_prev",
+    "lexical_next",
+    "cos_window",
+    "lexical_window",
 )
 ANSWER_FEATURES = (
-    "p_top", "p_gap", "cos_best", "lexical_idf", "names", "names_anywhere", "kind_holds", "kind_other",
-    "keys_top", "keys_anywhere", "kind_near_top", "keys_idf_top", "missing_rare_top", "score_top",
+    "p_top",
+    "p_gap",
+    "cos_best",
+    "lexical_idf",
+    "names",
+    "names_anywhere",
+    "kind_holds",
+    "kind_other",
+    "keys_top",
+    "keys_anywhere",
+    "kind_near_top",
+    "keys_idf_top",
+    "missing_rare_top",
+    "score_top",
 )
 
 _NAME_OR_NUMBER = re.compile(r"(?<![\w])([A-ZÀ-ÖØ-ÞА-Я][\w'’-]*[\w]|\d[\d.,]*\d|\d)")
@@ -61,12 +92,15 @@ class Question:
     rarity: tuple[tuple[str, float], ...] = ()  # each key stem's inverse document frequency in the index
 
     @classmethod
-    def of(cls, text: str, language: str, translations: Sequence[str] = (),
-           idf: Callable[[str], float] | None = None) -> Question:
+    def of(
+        cls, text: str, language: str, translations: Sequence[str] = (), idf: Callable[[str], float] | None = None
+    ) -> Question:
         texts = (text, *translations)
         names = tuple(frozenset(question_names(t)) for t in texts)
-        keys = tuple(frozenset(stems(answer_types.without_asking(t, language if i == 0 else "")) -
-                               {n[:5] for n in found}) for i, (t, found) in enumerate(zip(texts, names)))
+        keys = tuple(
+            frozenset(stems(answer_types.without_asking(t, language if i == 0 else "")) - {n[:5] for n in found})
+            for i, (t, found) in enumerate(zip(texts, names))
+        )
         rarity = tuple(sorted((k, idf(k)) for k in set().union(*keys))) if idf else ()
         return cls(text, language, answer_types.asked(text, language), names, keys, rarity)
 
@@ -111,36 +145,72 @@ def sentence_features(question: Question, retrieval: Retrieval, doc_language) ->
     lex_rank = _ranks(raw["lexical_idf"])
     rows = []
     for i, ev in enumerate(retrieval.evidence):
-        kinds = {k: float(question.kind == k and answer_types.holds(k, ev.text, doc_language(ev), question.text))
-                 for k in (answer_types.NUMBER, answer_types.DATE, answer_types.PERSON, answer_types.PLACE)}
-        rows.append([
-            raw["cos_question"][i], raw["cos_best"][i], raw["lexical"][i], raw["lexical_idf"][i],
-            1.0 / raw["chunk_rank"][i], 1.0 / cos_rank[i], 1.0 / lex_rank[i],
-            raw["cos_best"][i] - raw["cos_best"].max(), raw["lexical_idf"][i] - raw["lexical_idf"].max(),
-            question.names_share(ev.text), kinds[answer_types.NUMBER], kinds[answer_types.DATE],
-            kinds[answer_types.PERSON], kinds[answer_types.PLACE], float(doc_language(ev) == question.language),
-            math.log1p(len(ev.text.split())), raw["cos_prev"][i], raw["cos_next"][i], raw["lexical_prev"][i],
-            raw["lexical_next"][i], raw["cos_window"][i], raw["lexical_window"][i],
-        ])
+        kinds = {
+            k: float(question.kind == k and answer_types.holds(k, ev.text, doc_language(ev), question.text))
+            for k in (answer_types.NUMBER, answer_types.DATE, answer_types.PERSON, answer_types.PLACE)
+        }
+        rows.append(
+            [
+                raw["cos_question"][i],
+                raw["cos_best"][i],
+                raw["lexical"][i],
+                raw["lexical_idf"][i],
+                1.0 / raw["chunk_rank"][i],
+                1.0 / cos_rank[i],
+                1.0 / lex_rank[i],
+                raw["cos_best"][i] - raw["cos_best"].max(),
+                raw["lexical_idf"][i] - raw["lexical_idf"].max(),
+                question.names_share(ev.text),
+                kinds[answer_types.NUMBER],
+                kinds[answer_types.DATE],
+                kinds[answer_types.PERSON],
+                kinds[answer_types.PLACE],
+                float(doc_language(ev) == question.language),
+                math.log1p(len(ev.text.split())),
+                raw["cos_prev"][i],
+                raw["cos_next"][i],
+                raw["lexical_prev"][i],
+                raw["lexical_next"][i],
+                raw["cos_window"][i],
+                raw["lexical_window"][i],
+            ]
+        )
     return np.array(rows, np.float32)
 
 
-def answer_features(question: Question, ranked: Sequence[Evidence], top_row: np.ndarray, top_score: float,
-                    doc_language) -> np.ndarray:
+def answer_features(
+    question: Question, ranked: Sequence[Evidence], top_row: np.ndarray, top_score: float, doc_language
+) -> np.ndarray:
     """`ANSWER_FEATURES` of answering from `ranked[0]` (scores are the sentence model's probabilities;
     `top_score` is its linear score, which unlike a share among the candidates says how good it is alone)."""
     top = ranked[0]
     second = ranked[1].score if len(ranked) > 1 else 0.0
     row = dict(zip(SENTENCE_FEATURES, top_row))
     anywhere = question.names_share(" ".join(e.text for e in ranked))
-    holds = question.kind == answer_types.OTHER or answer_types.holds(question.kind, top.text, doc_language(top),
-                                                                      question.text)
+    holds = question.kind == answer_types.OTHER or answer_types.holds(
+        question.kind, top.text, doc_language(top), question.text
+    )
     near = question.kind == answer_types.OTHER or any(
-        answer_types.holds(question.kind, e.text, doc_language(e), question.text) for e in ranked[:3])
-    return np.array([top.score, top.score - second, row["cos_best"], row["lexical_idf"], row["names"],
-                     anywhere, float(holds), float(question.kind == answer_types.OTHER),
-                     question.keys_share(top.text), question.keys_share(" ".join(e.text for e in ranked)),
-                     float(near), *question.keys_rarity(top.text), top_score], np.float32)
+        answer_types.holds(question.kind, e.text, doc_language(e), question.text) for e in ranked[:3]
+    )
+    return np.array(
+        [
+            top.score,
+            top.score - second,
+            row["cos_best"],
+            row["lexical_idf"],
+            row["names"],
+            anywhere,
+            float(holds),
+            float(question.kind == answer_types.OTHER),
+            question.keys_share(top.text),
+            question.keys_share(" ".join(e.text for e in ranked)),
+            float(near),
+            *question.keys_rarity(top.text),
+            top_score,
+        ],
+        np.float32,
+    )
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
@@ -178,17 +248,32 @@ class Logistic:
         return 1.0 / (1.0 + np.exp(-z))
 
     def to_json(self) -> dict:
-        return {"features": list(self.features), "mean": list(self.mean), "scale": list(self.scale),
-                "weights": list(self.weights), "bias": self.bias, "threshold": self.threshold,
-                "among_rows": self.among_rows}
+        return {
+            "features": list(self.features),
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "weights": list(self.weights),
+            "bias": self.bias,
+            "threshold": self.threshold,
+            "among_rows": self.among_rows,
+        }
 
     @classmethod
     def from_json(cls, d: dict, expected: tuple[str, ...]) -> Logistic:
         if tuple(d["features"]) != expected:
-            raise ValueError(f"the calibration's features {d['features']} are not {list(expected)}: refit it "
-                             "with `python -m eval.fit`")
-        return cls(tuple(d["features"]), tuple(d["mean"]), tuple(d["scale"]), tuple(d["weights"]), d["bias"],
-                   d.get("threshold", 0.5), d.get("among_rows", False))
+            raise ValueError(
+                f"the calibration's features {d['features']} are not {list(expected)}: refit it "
+                "with `python -m eval.fit`"
+            )
+        return cls(
+            tuple(d["features"]),
+            tuple(d["mean"]),
+            tuple(d["scale"]),
+            tuple(d["weights"]),
+            d["bias"],
+            d.get("threshold", 0.5),
+            d.get("among_rows", False),
+        )
 
 
 @dataclass(frozen=True)
@@ -208,11 +293,16 @@ def _load(path: Path) -> Calibration:
 
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return Calibration(Logistic.from_json(raw["sentence"], SENTENCE_FEATURES),
-                           Logistic.from_json(raw["answer"], ANSWER_FEATURES), raw.get("meta", {}))
+        return Calibration(
+            Logistic.from_json(raw["sentence"], SENTENCE_FEATURES),
+            Logistic.from_json(raw["answer"], ANSWER_FEATURES),
+            raw.get("meta", {}),
+        )
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{path}: not a usable calibration ({exc})",
-                          hint="restore qa/calibration.json or refit it with `python -m eval.fit`") from None
+        raise ConfigError(
+            f"{path}: not a usable calibration ({exc})",
+            hint="restore qa/calibration.json or refit it with `python -m eval.fit`",
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -233,14 +323,18 @@ def rank(question: Question, retrieval: Retrieval, calibration: Calibration, doc
     return Ranked(ranked, q, q >= calibration.answer.threshold)
 
 
-def ranked_by(question: Question, retrieval: Retrieval, sentence: Logistic,
-              doc_language) -> tuple[tuple[Evidence, ...], np.ndarray]:
+def ranked_by(
+    question: Question, retrieval: Retrieval, sentence: Logistic, doc_language
+) -> tuple[tuple[Evidence, ...], np.ndarray]:
     """The candidates of `retrieval` (at least one), best first by the `sentence` model, and the
     `ANSWER_FEATURES` of answering from the first."""
     rows = sentence_features(question, retrieval, doc_language)
     p = sentence.probability(rows)
     order = np.argsort(-p, kind="stable")
-    ranked = tuple(Evidence(n, e.doc_id, e.chunk_id, e.char_start, e.char_end, e.text, float(p[i]))
-                   for n, (i, e) in enumerate(((i, retrieval.evidence[i]) for i in order), start=1))
-    return ranked, answer_features(question, ranked, rows[order[0]], float(sentence.score(rows[order[:1]])[0]),
-                                   doc_language)
+    ranked = tuple(
+        Evidence(n, e.doc_id, e.chunk_id, e.char_start, e.char_end, e.text, float(p[i]))
+        for n, (i, e) in enumerate(((i, retrieval.evidence[i]) for i in order), start=1)
+    )
+    return ranked, answer_features(
+        question, ranked, rows[order[0]], float(sentence.score(rows[order[:1]])[0]), doc_language
+    )

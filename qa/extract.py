@@ -43,12 +43,14 @@ class SpanExtractor:
         self.template = Template((folder / "extract.txt").read_text(encoding="utf-8").rstrip())
         raw = tomllib.loads((folder / "extract_examples.toml").read_text(encoding="utf-8"))
         self.examples = "\n\n".join(
-            f"Source: {e['source']}\nQuestion: {e['question']}\nAnswer: {e['answer']}" for e in raw["example"])
+            f"Source: {e['source']}\nQuestion: {e['question']}\nAnswer: {e['answer']}" for e in raw["example"]
+        )
         self._endings: set[int] | None = None
 
     def prompt(self, sentence: str, question: str) -> str:
-        return self.template.substitute(examples=self.examples, evidence=" ".join(sentence.split()),
-                                        question=" ".join(question.split()))
+        return self.template.substitute(
+            examples=self.examples, evidence=" ".join(sentence.split()), question=" ".join(question.split())
+        )
 
     def endings(self) -> set[int]:
         if self._endings is None:
@@ -65,8 +67,9 @@ class SpanExtractor:
             except StopIteration as done:
                 return done.value[0]
 
-    def stream(self, sentence: str, question: str, may_start=None,
-               language: str = "") -> Generator[str, None, tuple[Span | None, GenerationStats | None]]:
+    def stream(
+        self, sentence: str, question: str, may_start=None, language: str = ""
+    ) -> Generator[str, None, tuple[Span | None, GenerationStats | None]]:
         """As `extract`, yielding the answer's text piece by piece as the model chooses it; returns the span and
         how the model's generation went (None when it did not run)."""
         flat = " ".join(sentence.split())
@@ -76,6 +79,7 @@ class SpanExtractor:
         for p in pieces:
             offsets.append(at)
             at += len(p)
+
         def word_start(i: int) -> int | None:
             """Where token i starts a word in `flat`, if it does."""
             piece = pieces[i]
@@ -87,8 +91,11 @@ class SpanExtractor:
             return None
 
         begins = {i: word_start(i) for i in range(len(pieces))}
-        starts = [i for i, at in begins.items() if at is not None
-                  and (may_start is None or may_start(flat[at:].split(" ", 1)[0]))]
+        starts = [
+            i
+            for i, at in begins.items()
+            if at is not None and (may_start is None or may_start(flat[at:].split(" ", 1)[0]))
+        ]
         if not starts:
             return None, None
         endings = sorted(self.endings())
@@ -161,8 +168,11 @@ def locate(sentence: str, text: str, at: int | None = None, language: str = "") 
         return None
     m = found[0] if at is None else min(found, key=lambda f: abs(_flat_offset(sentence, f.start()) - at))
     end = m.end()
-    while end < len(sentence) and (sentence[end].isalnum() and sentence[end - 1].isalnum()) \
-            and not (_SPACELESS.match(sentence[end]) or _SPACELESS.match(sentence[end - 1])):
+    while (
+        end < len(sentence)
+        and (sentence[end].isalnum() and sentence[end - 1].isalnum())
+        and not (_SPACELESS.match(sentence[end]) or _SPACELESS.match(sentence[end - 1]))
+    ):
         end += 1  # a span never ends inside a word
     end = _whole_quantities(sentence, m.start(), end, language)
     if end == len(sentence.rstrip()) and sentence[end - 1 : end] in ".!?。！？" and end - 1 > m.start():

@@ -16,7 +16,6 @@ from qa import answer_types
 from qa.core import protocol
 from qa.core.records import Turn
 
-
 _PERSON = {
     "en": r"he|she|him",
     "de": r"er|ihn|ihm",
@@ -32,9 +31,38 @@ _PLURAL = {
 _ELLIPSIS = re.compile(r"(?i)^\s*(and|und|what about|and what about|und was ist mit|was ist mit)\b")
 _NAME = re.compile(r"\b[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*")
 _QUESTION_WORDS = {
-    "who", "what", "when", "where", "which", "how", "why", "whose", "wer", "was", "wann", "wo", "welche",
-    "welcher", "welches", "wie", "warum", "wessen", "wem", "wen", "und", "and", "in", "is", "are", "did",
-    "does", "do", "the", "die", "der", "das",
+    "who",
+    "what",
+    "when",
+    "where",
+    "which",
+    "how",
+    "why",
+    "whose",
+    "wer",
+    "was",
+    "wann",
+    "wo",
+    "welche",
+    "welcher",
+    "welches",
+    "wie",
+    "warum",
+    "wessen",
+    "wem",
+    "wen",
+    "und",
+    "and",
+    "in",
+    "is",
+    "are",
+    "did",
+    "does",
+    "do",
+    "the",
+    "die",
+    "der",
+    "das",
 }
 
 

@@ -14,7 +14,6 @@ from qa.core.errors import DependencyMissingError, ModelMissingError
 from qa.core.records import GenerationStats
 from qa.core.settings import LLMSettings
 
-
 T = TypeVar("T")
 
 
@@ -42,8 +41,7 @@ class LLM(Protocol):
 
     def detokenize(self, tokens: Sequence[int]) -> str: ...
 
-    def constrained(self, prompt: str, choose: Callable[[np.ndarray], int | None],
-                    max_tokens: int) -> Generation[int]:
+    def constrained(self, prompt: str, choose: Callable[[np.ndarray], int | None], max_tokens: int) -> Generation[int]:
         """Decoding where `choose` picks each next token from the logits (None ends the completion); yields the
         tokens as they are chosen."""
         ...
@@ -84,8 +82,7 @@ class LlamaCppLLM:
     def detokenize(self, tokens: Sequence[int]) -> str:
         return self.llm.detokenize(list(tokens)).decode("utf-8", errors="replace")
 
-    def constrained(self, prompt: str, choose: Callable[[np.ndarray], int | None],
-                    max_tokens: int) -> Generation[int]:
+    def constrained(self, prompt: str, choose: Callable[[np.ndarray], int | None], max_tokens: int) -> Generation[int]:
         def tokens(prompt_tokens: list[int]) -> Iterator[int]:
             self._evaluate(prompt_tokens)
             token = None
@@ -115,8 +112,9 @@ class LlamaCppLLM:
         llm.eval(tokens[llm.n_tokens :])
 
     def _logits(self) -> np.ndarray:
-        return np.ctypeslib.as_array(self._llama_cpp.llama_get_logits_ith(self.llm._ctx.ctx, -1),
-                                     shape=(self.llm.n_vocab(),))
+        return np.ctypeslib.as_array(
+            self._llama_cpp.llama_get_logits_ith(self.llm._ctx.ctx, -1), shape=(self.llm.n_vocab(),)
+        )
 
     def stream(self, prompt: str, max_tokens: int, stop: Sequence[str]) -> Generation[str]:
         """llama-cpp-python keeps the previous prompt's state and evaluates only what differs after the
@@ -147,8 +145,9 @@ class LlamaCppLLM:
         generation: Generation[T] = Generation(pieces())
         return generation
 
-    def _stats(self, perf, n_tokens: int, n_before: int, start: float, first: float | None,
-               end: float) -> GenerationStats:
+    def _stats(
+        self, perf, n_tokens: int, n_before: int, start: float, first: float | None, end: float
+    ) -> GenerationStats:
         return GenerationStats(
             prompt_tokens=perf.n_p_eval,
             reused_tokens=max(0, n_tokens - perf.n_p_eval) if n_before else 0,
@@ -173,7 +172,7 @@ class LlamaCppLLM:
         self._evaluate(tokens)
         yield ""  # the prompt is evaluated: the first token comes from its logits
         vocab = llm._model.vocab
-        raw, text, sent = b"", "", 0
+        raw, text, sent, token = b"", "", 0, 0
         for n in range(max_tokens):
             if n:
                 llm.eval([token])  # the previous token, whose successor is wanted

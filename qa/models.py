@@ -34,7 +34,7 @@ def embedder_path(settings: Settings) -> Path:
         from huggingface_hub import snapshot_download
 
         return Path(snapshot_download(settings.embedder.model, local_files_only=True))
-    except Exception:  # noqa: BLE001 - any failure means: not in the local cache
+    except Exception:
         raise ModelMissingError(
             f"embedding model {settings.embedder.model!r} is neither a folder nor in the local Hugging Face cache",
             hint="nothing is downloaded at run time: give the path of a sentence-transformers model folder",
@@ -81,8 +81,10 @@ def load_embedder(settings: Settings, identity: EmbedderIdentity | None = None):
         from index.onnx_embed import OnnxEmbedder
 
         if path is None:
-            raise ModelMissingError(f"{folder} cannot be run with ONNX Runtime "
-                                    "(no tokenizer.json or no mean pooling)", hint="set embedder.backend = \"torch\"")
+            raise ModelMissingError(
+                f"{folder} cannot be run with ONNX Runtime (no tokenizer.json or no mean pooling)",
+                hint='set embedder.backend = "torch"',
+            )
         return OnnxEmbedder(folder, path, settings.embedder.batch_size, identity=identity)
     from index.embed import SentenceTransformerEmbedder
 

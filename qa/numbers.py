@@ -11,19 +11,76 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 WORDS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
-    "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12,
-    "a": 1, "an": 1, "null": 0, "eins": 1, "ein": 1, "eine": 1, "einen": 1, "einer": 1, "zwei": 2, "drei": 3, "vier": 4,
-    "fünf": 5, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwölf": 12,
-    "dreizehn": 13, "vierzehn": 14, "fünfzehn": 15, "sechzehn": 16, "siebzehn": 17, "achtzehn": 18,
-    "neunzehn": 19, "zwanzig": 20, "dreißig": 30, "vierzig": 40, "fünfzig": 50, "sechzig": 60,
-    "siebzig": 70, "achtzig": 80, "neunzig": 90, "hundert": 100, "dutzend": 12,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+    "dozen": 12,
+    "a": 1,
+    "an": 1,
+    "null": 0,
+    "eins": 1,
+    "ein": 1,
+    "eine": 1,
+    "einen": 1,
+    "einer": 1,
+    "zwei": 2,
+    "drei": 3,
+    "vier": 4,
+    "fünf": 5,
+    "sechs": 6,
+    "sieben": 7,
+    "acht": 8,
+    "neun": 9,
+    "zehn": 10,
+    "elf": 11,
+    "zwölf": 12,
+    "dreizehn": 13,
+    "vierzehn": 14,
+    "fünfzehn": 15,
+    "sechzehn": 16,
+    "siebzehn": 17,
+    "achtzehn": 18,
+    "neunzehn": 19,
+    "zwanzig": 20,
+    "dreißig": 30,
+    "vierzig": 40,
+    "fünfzig": 50,
+    "sechzig": 60,
+    "siebzig": 70,
+    "achtzig": 80,
+    "neunzig": 90,
+    "hundert": 100,
+    "dutzend": 12,
 }
 # Articles count as "1" only in front of a scale word ("a million", "eine Million").
 _ARTICLES = {"a", "an", "ein", "eine", "einen", "einer"}
@@ -31,24 +88,63 @@ _ARTICLES = {"a", "an", "ein", "eine", "einen", "einer"}
 WEAK_WORDS = _ARTICLES | {"one", "eins"}
 
 SCALES = {
-    "thousand": 1e3, "tausend": 1e3, "tsd": 1e3, "k": 1e3,
-    "million": 1e6, "millions": 1e6, "mn": 1e6, "mio": 1e6, "millionen": 1e6, "m": 1e6,
-    "billion": 1e9, "billions": 1e9, "bn": 1e9, "mrd": 1e9, "milliarde": 1e9, "milliarden": 1e9, "b": 1e9,
-    "trillion": 1e12, "trillions": 1e12, "billionen": 1e12,
-    "万": 1e4, "萬": 1e4, "만": 1e4, "亿": 1e8, "億": 1e8, "억": 1e8,
+    "thousand": 1e3,
+    "tausend": 1e3,
+    "tsd": 1e3,
+    "k": 1e3,
+    "million": 1e6,
+    "millions": 1e6,
+    "mn": 1e6,
+    "mio": 1e6,
+    "millionen": 1e6,
+    "m": 1e6,
+    "billion": 1e9,
+    "billions": 1e9,
+    "bn": 1e9,
+    "mrd": 1e9,
+    "milliarde": 1e9,
+    "milliarden": 1e9,
+    "b": 1e9,
+    "trillion": 1e12,
+    "trillions": 1e12,
+    "billionen": 1e12,
+    "万": 1e4,
+    "萬": 1e4,
+    "만": 1e4,
+    "亿": 1e8,
+    "億": 1e8,
+    "억": 1e8,
 }
 _GERMAN_BILLION = 1e12  # "Billion" in German text
 
 CURRENCIES = {
-    "usd": "USD", "us-dollar": "USD", "dollar": "USD", "dollars": "USD", "$": "USD", "us$": "USD",
-    "eur": "EUR", "euro": "EUR", "euros": "EUR", "€": "EUR",
-    "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "pfund": "GBP", "£": "GBP",
-    "cny": "CNY", "rmb": "CNY", "yuan": "CNY", "renminbi": "CNY", "¥": "CNY",
-    "jpy": "JPY", "yen": "JPY",
+    "usd": "USD",
+    "us-dollar": "USD",
+    "dollar": "USD",
+    "dollars": "USD",
+    "$": "USD",
+    "us$": "USD",
+    "eur": "EUR",
+    "euro": "EUR",
+    "euros": "EUR",
+    "€": "EUR",
+    "gbp": "GBP",
+    "pound": "GBP",
+    "pounds": "GBP",
+    "pfund": "GBP",
+    "£": "GBP",
+    "cny": "CNY",
+    "rmb": "CNY",
+    "yuan": "CNY",
+    "renminbi": "CNY",
+    "¥": "CNY",
+    "jpy": "JPY",
+    "yen": "JPY",
 }
 
-_TOKEN = re.compile(r"US\$|[$€£¥]|\d+(?:[.,'\u202f ]\d{3})*(?:[.,]\d+)?|[万萬亿億만억]|[^\W\d_]+(?:-[^\W\d_]+)?\.?|\S",
-                    re.UNICODE)
+_TOKEN = re.compile(
+    r"US\$|[$€£¥]|\d+(?:[.,'\u202f ]\d{3})*(?:[.,]\d+)?|[万萬亿億만억]|[^\W\d_]+(?:-[^\W\d_]+)?\.?|\S", re.UNICODE
+)
 
 
 @dataclass(frozen=True)
@@ -160,7 +256,8 @@ def _locale_scales(language: str) -> dict[str, float]:
 
 _GERMAN_NUMBER_WORDS = re.compile(
     r"(?i)\b(eins?|eine[nr]?|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|dreißig|vierzig|"
-    r"fünfzig|hundert|tausend|tsd|mio|millionen|mrd|milliarden?|billionen|dutzend)\b|\d\.\d{3},\d|\d,\d{1,2}\b")
+    r"fünfzig|hundert|tausend|tsd|mio|millionen|mrd|milliarden?|billionen|dutzend)\b|\d\.\d{3},\d|\d,\d{1,2}\b"
+)
 
 
 def number_language(text: str) -> str:

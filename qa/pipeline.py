@@ -24,9 +24,6 @@ import numpy as np
 from index.language import detect_language
 from qa import answer_types, numbers, verify
 from qa.core import protocol
-from qa.evidence import Calibration, Question, Ranked, rank
-from qa.extract import Span, SpanExtractor
-from qa.followup import rewrite
 from qa.core.records import (
     ANSWER,
     ANSWER_TRANSLATION,
@@ -38,8 +35,11 @@ from qa.core.records import (
     Timings,
     Turn,
 )
-from qa.retrieve import Retriever
 from qa.core.settings import Settings
+from qa.evidence import Calibration, Question, rank
+from qa.extract import Span, SpanExtractor
+from qa.followup import rewrite
+from qa.retrieve import Retriever
 from qa.translate import Translator
 
 QUESTION_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt", "ru", "zh", "ja", "pl", "tr", "sv", "da")
@@ -65,9 +65,15 @@ def set_names_aside(question: str) -> str:
 class Pipeline:
     """The steps of answering, over one loaded index and the models; built by `qa.assistant.Assistant`."""
 
-    def __init__(self, settings: Settings, documents: dict[str, Document], retriever: Retriever,
-                 extractor: Callable[[], SpanExtractor], translator: Callable[[], Translator | None],
-                 embed: Callable[[list[str]], np.ndarray]):
+    def __init__(
+        self,
+        settings: Settings,
+        documents: dict[str, Document],
+        retriever: Retriever,
+        extractor: Callable[[], SpanExtractor],
+        translator: Callable[[], Translator | None],
+        embed: Callable[[list[str]], np.ndarray],
+    ):
         self.settings = settings
         self.documents = documents
         self.retriever = retriever
@@ -114,27 +120,47 @@ class Pipeline:
         ranked = rank(q, retrieval, self.calibration, self.doc_language)
         t_ranked = time.perf_counter()
         shown = ranked.evidence[: self.settings.retrieval.max_evidence]
-        base = dict(question=question, language=language, model=model, evidence=shown, rewritten=standalone,
-                    translations=translations, hits=retrieval.hits)
+        base = dict(
+            question=question,
+            language=language,
+            model=model,
+            evidence=shown,
+            rewritten=standalone,
+            translations=translations,
+            hits=retrieval.hits,
+        )
 
         def timings(first: float | None, extracted: float) -> Timings:
             """Retrieval includes ranking; generation is the short answer's extraction; the check includes its
             translation."""
             end = time.perf_counter()
-            return Timings(t_rewritten - t0, t_translated - t_rewritten, t_ranked - t_translated,
-                           (first or extracted) - t0, extracted - t_ranked, end - extracted, end - t0)
+            return Timings(
+                t_rewritten - t0,
+                t_translated - t_rewritten,
+                t_ranked - t_translated,
+                (first or extracted) - t0,
+                extracted - t_ranked,
+                end - extracted,
+                end - t0,
+            )
 
         if not ranked.answerable:
             now = time.perf_counter()
-            yield Answer(text=protocol.refusal(language), citations=(), refused=True, timings=timings(None, now),
-                         mode="refused", generations=generations, **base)
+            yield Answer(
+                text=protocol.refusal(language),
+                citations=(),
+                refused=True,
+                timings=timings(None, now),
+                mode="refused",
+                generations=generations,
+                **base,
+            )
             return
         best = ranked.evidence[0]
         first, raw = None, ""
         span = None
         if self.settings.llm.compose:
-            stream = self._extractor().stream(best.text, standalone, self._may_start(q.kind),
-                                              self.doc_language(best))
+            stream = self._extractor().stream(best.text, standalone, self._may_start(q.kind), self.doc_language(best))
             while True:
                 try:
                     piece = next(stream)
@@ -153,15 +179,32 @@ class Pipeline:
         elif answer_types.holds(q.kind, best.text, self.doc_language(best), standalone):
             text, mode = protocol.quoted(language, best.text, best.n), "quoted"
         else:  # a quote that lacks the kind of answer asked for does not answer
-            yield Answer(text=protocol.refusal(language), citations=(), refused=True, timings=timings(first, done),
-                         mode="refused", raw=raw, generations=generations, **base)
+            yield Answer(
+                text=protocol.refusal(language),
+                citations=(),
+                refused=True,
+                timings=timings(first, done),
+                mode="refused",
+                raw=raw,
+                generations=generations,
+                **base,
+            )
             return
-        yield Answer(text=text, citations=(best.citation(self.documents[best.doc_id]),), refused=False,
-                     timings=timings(first, done), mode=mode, raw=raw, generations=generations, **base)
+        yield Answer(
+            text=text,
+            citations=(best.citation(self.documents[best.doc_id]),),
+            refused=False,
+            timings=timings(first, done),
+            mode=mode,
+            raw=raw,
+            generations=generations,
+            **base,
+        )
 
     # -- the short answer ------------------------------------------------------------------------
-    def short_answer(self, q: Question, translations: tuple[str, ...], best: Evidence,
-                     span: Span | None) -> tuple[str | None, Generations]:
+    def short_answer(
+        self, q: Question, translations: tuple[str, ...], best: Evidence, span: Span | None
+    ) -> tuple[str | None, Generations]:
         """The checked short answer in the question's language, or None, and the model's translation of it if
         one ran. A span that no checked translation renders stays only when it reads the same in every language
         (names, numbers; an amount with a scale word is then written the question's way)."""
@@ -170,14 +213,16 @@ class Pipeline:
         ev_language = self.doc_language(best)
         questions = (q.text, *translations)
         names = set().union(*q.names)
-        check = verify.check_claim(span.text, ev_language, questions, q.kind, best.text, ev_language, names,
-                                   (span.start, span.end))
+        check = verify.check_claim(
+            span.text, ev_language, questions, q.kind, best.text, ev_language, names, (span.start, span.end)
+        )
         if not check.ok:
             return None, ()
         if ev_language == q.language:
             return span.text, ()
-        fallback = self._as_it_reads(span.text, ev_language, q, questions, best) \
-            if verify.reads_the_same(span.text) else None
+        fallback = (
+            self._as_it_reads(span.text, ev_language, q, questions, best) if verify.reads_the_same(span.text) else None
+        )
         translator = self._translator()
         translation = translator.translate(span.text, ev_language, q.language) if translator is not None else None
         if translation is None:
@@ -188,9 +233,17 @@ class Pipeline:
             return fallback, ran
         vectors = self.embed([span.text, translated])
         similarity = float(vectors[0] @ vectors[1])
-        if verify.translation_holds(span.text, ev_language, translated, q.language, similarity,
-                                    self.calibration.meta.get("translation_min_similarity", 1.0)) and \
-                verify.check_claim(translated, q.language, questions, q.kind, best.text, ev_language).ok:
+        if (
+            verify.translation_holds(
+                span.text,
+                ev_language,
+                translated,
+                q.language,
+                similarity,
+                self.calibration.meta.get("translation_min_similarity", 1.0),
+            )
+            and verify.check_claim(translated, q.language, questions, q.kind, best.text, ev_language).ok
+        ):
             return translated, ran
         return fallback, ran
 

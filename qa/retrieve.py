@@ -24,8 +24,19 @@ from qa.core.settings import RetrievalSettings
 LEXICAL_WEIGHT = 0.1  # weight of the share of the question's word stems a sentence contains
 
 
-SIGNALS = ("cos_question", "cos_best", "lexical", "lexical_idf", "chunk_rank", "cos_prev", "cos_next",
-           "lexical_prev", "lexical_next", "cos_window", "lexical_window")
+SIGNALS = (
+    "cos_question",
+    "cos_best",
+    "lexical",
+    "lexical_idf",
+    "chunk_rank",
+    "cos_prev",
+    "cos_next",
+    "lexical_prev",
+    "lexical_next",
+    "cos_window",
+    "lexical_window",
+)
 
 
 @dataclass(frozen=True)
@@ -38,8 +49,9 @@ class Retrieval:
     signals: tuple[tuple[float, ...], ...] = ()
 
 
-def reciprocal_rank_fusion(rankings: dict[str, list[int]], k: int,
-                           weights: dict[str, float] | None = None) -> list[tuple[int, float]]:
+def reciprocal_rank_fusion(
+    rankings: dict[str, list[int]], k: int, weights: dict[str, float] | None = None
+) -> list[tuple[int, float]]:
     """(row, fused score) best first."""
     scores: dict[int, float] = {}
     for name, rows in rankings.items():
@@ -50,8 +62,13 @@ def reciprocal_rank_fusion(rankings: dict[str, list[int]], k: int,
 
 
 class Retriever:
-    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: RetrievalSettings,
-                 instruction_patterns: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        index: LoadedIndex,
+        embedder: Embedder,
+        settings: RetrievalSettings,
+        instruction_patterns: tuple[str, ...] = (),
+    ):
         self.index = index
         self.embedder = embedder
         self.settings = settings
@@ -92,8 +109,9 @@ class Retriever:
         evidence, signals = self.evidence(queries, vectors, hits)
         return Retrieval(tuple(hits), evidence, signals)
 
-    def evidence(self, queries: list[str], vectors: np.ndarray,
-                 hits: list[Hit]) -> tuple[tuple[Evidence, ...], tuple[tuple[float, ...], ...]]:
+    def evidence(
+        self, queries: list[str], vectors: np.ndarray, hits: list[Hit]
+    ) -> tuple[tuple[Evidence, ...], tuple[tuple[float, ...], ...]]:
         """Sentences of the best chunks with their signals, best first by their best cosine with any query
         plus a bonus for the share of the question's word stems they contain."""
         q_terms = [t for t in (stems(q) for q in queries) if t]
@@ -101,8 +119,7 @@ class Retriever:
 
         def lexical(terms: set[str]) -> tuple[float, float]:
             plain = max((len(t & terms) / len(t) for t in q_terms), default=0.0)
-            weighted = max((sum(self.idf(x) for x in t & terms) / w for t, w in zip(q_terms, q_weights)),
-                           default=0.0)
+            weighted = max((sum(self.idf(x) for x in t & terms) / w for t, w in zip(q_terms, q_weights)), default=0.0)
             return plain, weighted
 
         found: dict[tuple[str, int], tuple[float, Hit, int, int, tuple[float, ...]]] = {}
@@ -131,15 +148,31 @@ class Retriever:
                         neighbours.append((0.0, 0.0, set(), None))
                         continue
                     n_terms = stems(doc.text[near.start : near.end])
-                    neighbours.append((float(np.max(vectors @ sentence_vectors[other])), lexical(n_terms)[1],
-                                       n_terms, sentence_vectors[other]))
+                    neighbours.append(
+                        (
+                            float(np.max(vectors @ sentence_vectors[other])),
+                            lexical(n_terms)[1],
+                            n_terms,
+                            sentence_vectors[other],
+                        )
+                    )
                 prev = neighbours[0]
                 window = vector + prev[3] if prev[3] is not None else vector
                 window = window / (np.linalg.norm(window) or 1.0)
                 score = float(np.max(cosines)) + LEXICAL_WEIGHT * overlap
-                signals = (float(cosines[0]), float(np.max(cosines)), overlap, weighted, float(rank),
-                           prev[0], neighbours[1][0], prev[1], neighbours[1][1], float(np.max(vectors @ window)),
-                           lexical(terms | prev[2])[1])
+                signals = (
+                    float(cosines[0]),
+                    float(np.max(cosines)),
+                    overlap,
+                    weighted,
+                    float(rank),
+                    prev[0],
+                    neighbours[1][0],
+                    prev[1],
+                    neighbours[1][1],
+                    float(np.max(vectors @ window)),
+                    lexical(terms | prev[2])[1],
+                )
                 found[key] = (score, hit, span.start, span.end, signals)
         best = sorted(found.values(), key=lambda c: -c[0])
         evidence, signals = [], []

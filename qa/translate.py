@@ -39,8 +39,9 @@ class Translator:
         name here."""
         if source == target or source not in LANGUAGE_NAMES or target not in LANGUAGE_NAMES:
             return None
-        prompt = self.template.substitute(source=LANGUAGE_NAMES[source], target=LANGUAGE_NAMES[target],
-                                          text=" ".join(text.split()))
+        prompt = self.template.substitute(
+            source=LANGUAGE_NAMES[source], target=LANGUAGE_NAMES[target], text=" ".join(text.split())
+        )
         generation = self.llm.stream(prompt, self.max_tokens, ["\n"])
         text = "".join(generation).strip()
         return Translation(text, generation.stats)

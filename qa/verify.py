@@ -38,9 +38,7 @@ def names(claim: str, language: str) -> set[str]:
     words = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[^\W_][\w'’-]*", claim)]
     found = set()
     for i, w in enumerate(words):
-        if _INNER_CAPS.search(w) and not w.isdigit():
-            found.add(w.casefold())
-        elif language == "en" and i > 0 and w[0].isupper():
+        if _INNER_CAPS.search(w) and not w.isdigit() or language == "en" and i > 0 and w[0].isupper():
             found.add(w.casefold())
     return found
 
@@ -86,9 +84,16 @@ def relation_holds(question_names: set[str], evidence: str, start: int, end: int
     return all(n in main for n in present)
 
 
-def check_claim(claim: str, claim_language: str, questions: tuple[str, ...], kind: str, evidence: str,
-                evidence_language: str, question_names: set[str] = frozenset(),
-                span: tuple[int, int] | None = None) -> Check:
+def check_claim(
+    claim: str,
+    claim_language: str,
+    questions: tuple[str, ...],
+    kind: str,
+    evidence: str,
+    evidence_language: str,
+    question_names: set[str] = frozenset(),
+    span: tuple[int, int] | None = None,
+) -> Check:
     """Whether a claim in `claim_language` may be stated on the strength of `evidence`; `span` is where in the
     evidence the claim was taken from, when it was."""
     if not re.search(r"\w", claim):
@@ -106,8 +111,11 @@ def check_claim(claim: str, claim_language: str, questions: tuple[str, ...], kin
             return Check(False, "words the evidence lacks")
     if not quotes_verbatim(claim, evidence):
         return Check(False, "a quote the evidence lacks")
-    if span is not None and numbers.quantities(claim, claim_language) and \
-            not relation_holds(set(question_names), evidence, *span):
+    if (
+        span is not None
+        and numbers.quantities(claim, claim_language)
+        and not relation_holds(set(question_names), evidence, *span)
+    ):
         return Check(False, "the question's subject is only in an aside")
     return Check(True)
 
@@ -119,8 +127,9 @@ def reads_the_same(text: str) -> bool:
     return bool(words) and all(w[0].isupper() or any(c.isdigit() for c in w) for w in words)
 
 
-def translation_holds(source: str, source_language: str, translated: str, target_language: str,
-                      similarity: float, min_similarity: float) -> bool:
+def translation_holds(
+    source: str, source_language: str, translated: str, target_language: str, similarity: float, min_similarity: float
+) -> bool:
     """A translated short answer states what its source does: the same numbers both ways, and the two are
     close in the multilingual embedding."""
     there = numbers.quantities(source, source_language)

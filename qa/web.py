@@ -28,8 +28,10 @@ MODES = {
     "quoted": ("qa-quoted", "Quoted from the sources"),
     "refused": ("qa-refused", "Not in the sources"),
 }
-EMPTY_PANEL = ('<div class="qa-source qa-empty">Click a citation such as <b>[1]</b> in an answer to see '
-               'the passage it quotes.</div>')
+EMPTY_PANEL = (
+    '<div class="qa-source qa-empty">Click a citation such as <b>[1]</b> in an answer to see '
+    "the passage it quotes.</div>"
+)
 
 CSS = """
 .qa-badge { display:inline-block; font-size:0.75em; padding:1px 7px; border-radius:9px; margin-bottom:4px; }
@@ -95,8 +97,7 @@ class ChatApp:
             for event in self.assistant.ask_stream(question, session["conversation"]):
                 if isinstance(event, Token):
                     draft += event.text
-                    pending = {"role": "assistant",
-                               "content": f'<span class="qa-draft">{html.escape(draft)}</span>'}
+                    pending = {"role": "assistant", "content": f'<span class="qa-draft">{html.escape(draft)}</span>'}
                     yield "", [*messages, pending], session
                 else:
                     answer = event
@@ -110,8 +111,13 @@ class ChatApp:
         session["citations"] = {**session["citations"], **{f"{number}:{c.n}": c for c in answer.citations}}
         session["conversation"] = session["conversation"].then(question, answer.text)
         if answer.rewritten and answer.rewritten != answer.question:
-            messages.append({"role": "assistant", "content": html.escape(answer.rewritten),
-                             "metadata": {"title": "Follow-up understood as", "status": "done"}})
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": html.escape(answer.rewritten),
+                    "metadata": {"title": "Follow-up understood as", "status": "done"},
+                }
+            )
         reply = {"role": "assistant", "content": answer_html(answer, number)}
         yield "", [*messages, reply], session
 
@@ -147,9 +153,10 @@ class ChatApp:
         lines = []
         if report.saved:
             idx = report.index
-            lines.append(f"**Added:** {', '.join(report.saved)}"
-                         + (f" ({len(idx.added)} new, {len(idx.updated)} updated; {idx.chunks} passages indexed)"
-                            if idx else ""))
+            lines.append(
+                f"**Added:** {', '.join(report.saved)}"
+                + (f" ({len(idx.added)} new, {len(idx.updated)} updated; {idx.chunks} passages indexed)" if idx else "")
+            )
         for name, reason in report.refused:
             lines.append(f"**Refused** {html.escape(name)}: {html.escape(reason)}")
         return "\n\n".join(lines), None
@@ -157,8 +164,9 @@ class ChatApp:
     # -- API ---------------------------------------------------------------------------------
     def ask_api(self, question: str, history: list[dict] | None = None) -> dict:
         """Answer a question with citations. `history`: earlier turns as {"question", "answer"} objects."""
-        conversation = self.assistant.conversation([Turn(t.get("question", ""), t.get("answer", ""))
-                                                    for t in history or []])
+        conversation = self.assistant.conversation(
+            [Turn(t.get("question", ""), t.get("answer", "")) for t in history or []]
+        )
         try:
             answer = self.assistant.ask(question, conversation)
         except QAError as exc:
@@ -178,30 +186,42 @@ def answer_html(answer: Answer, number: int) -> str:
     text = html.escape(answer.text)
     short = protocol.short_part(answer.text) if answer.mode == "composed" else None
     if short:  # the short answer stands out from the sentence it rests on
-        text = f'<strong class="qa-short">{html.escape(short)}</strong>' + text[len(html.escape(short)):]
+        text = f'<strong class="qa-short">{html.escape(short)}</strong>' + text[len(html.escape(short)) :]
     for c in answer.citations:
         text = text.replace(f"[{c.n}]", cite(c.n, f"[{c.n}]"))
     sources = "".join(
-        f'<li>{cite(c.n, f"[{c.n}]")} {html.escape(c.title)} '
+        f"<li>{cite(c.n, f'[{c.n}]')} {html.escape(c.title)} "
         f'<span class="qa-lang">({html.escape(c.file)}, {c.language})</span></li>'
-        for c in answer.citations)
+        for c in answer.citations
+    )
     t = answer.timings
-    stages = [("follow-up", t.rewrite_s), ("translate", t.translate_s), ("search", t.retrieve_s),
-              ("first token", t.first_token_s), ("generate", t.generate_s), ("check", t.verify_s)]
-    timings = " · ".join([f"{name} {seconds:.2f} s" for name, seconds in stages if seconds >= 0.005]
-                         + [f"total {t.total_s:.2f} s"])
-    return (f'<div class="qa-answer {css}" data-mode="{answer.mode}"><span class="qa-badge">{label}</span>'
-            f'<div class="qa-text">{text}</div>'
-            + (f'<ul class="qa-sources">{sources}</ul>' if sources else "")
-            + f'<div class="qa-timings">{timings}</div></div>')
+    stages = [
+        ("follow-up", t.rewrite_s),
+        ("translate", t.translate_s),
+        ("search", t.retrieve_s),
+        ("first token", t.first_token_s),
+        ("generate", t.generate_s),
+        ("check", t.verify_s),
+    ]
+    timings = " · ".join(
+        [f"{name} {seconds:.2f} s" for name, seconds in stages if seconds >= 0.005] + [f"total {t.total_s:.2f} s"]
+    )
+    return (
+        f'<div class="qa-answer {css}" data-mode="{answer.mode}"><span class="qa-badge">{label}</span>'
+        f'<div class="qa-text">{text}</div>'
+        + (f'<ul class="qa-sources">{sources}</ul>' if sources else "")
+        + f'<div class="qa-timings">{timings}</div></div>'
+    )
 
 
 def passage_html(p: Passage, n: int, answer_number: str) -> str:
     language = LANGUAGE_NAMES.get(p.language, p.language)
-    return (f'<div class="qa-source"><div class="qa-source-title">{html.escape(p.title)}</div>'
-            f'<div class="qa-source-meta">{language} · {html.escape(p.doc_id)} · characters '
-            f'{p.quote_start}–{p.quote_end} · [{n}] of answer {html.escape(answer_number)}</div>'
-            f'<p>{html.escape(p.before)}<mark>{html.escape(p.quote)}</mark>{html.escape(p.after)}</p></div>')
+    return (
+        f'<div class="qa-source"><div class="qa-source-title">{html.escape(p.title)}</div>'
+        f'<div class="qa-source-meta">{language} · {html.escape(p.doc_id)} · characters '
+        f"{p.quote_start}–{p.quote_end} · [{n}] of answer {html.escape(answer_number)}</div>"
+        f"<p>{html.escape(p.before)}<mark>{html.escape(p.quote)}</mark>{html.escape(p.after)}</p></div>"
+    )
 
 
 def error_html(exc: QAError) -> str:
@@ -214,28 +234,54 @@ def build(assistant: Assistant) -> gr.Blocks:
     exts = list(assistant.settings.ingest.extensions)
     with gr.Blocks(title="Ask your articles", analytics_enabled=False) as app:
         session = gr.State(new_session(assistant.conversation()))
-        gr.Markdown("### Ask your articles\nAnswers come only from the indexed articles, each claim checked "
-                    "against the passage it cites. Ask in any language.")
+        gr.Markdown(
+            "### Ask your articles\nAnswers come only from the indexed articles, each claim checked "
+            "against the passage it cites. Ask in any language."
+        )
         with gr.Row():
             with gr.Column(scale=3):
-                chat = gr.Chatbot(elem_id="chat", height=540, label="Conversation", sanitize_html=False,
-                                  feedback_options=None, buttons=["copy"],
-                                  placeholder="Ask, for example, “Who is the CEO of DiDi?”")
+                chat = gr.Chatbot(
+                    elem_id="chat",
+                    height=540,
+                    label="Conversation",
+                    sanitize_html=False,
+                    feedback_options=None,
+                    buttons=["copy"],
+                    placeholder="Ask, for example, “Who is the CEO of DiDi?”",
+                )
                 with gr.Row():
-                    box = gr.Textbox(elem_id="question", show_label=False, scale=6, autofocus=True,
-                                     placeholder="Your question…", submit_btn="Ask")
+                    box = gr.Textbox(
+                        elem_id="question",
+                        show_label=False,
+                        scale=6,
+                        autofocus=True,
+                        placeholder="Your question…",
+                        submit_btn="Ask",
+                    )
                     new = gr.Button("New conversation", scale=1, size="sm", elem_id="new-conversation")
             with gr.Column(scale=2):
                 source = gr.HTML(EMPTY_PANEL, elem_id="source-panel", label="Source", js_on_load=CITATION_CLICKS)
                 with gr.Accordion("Add articles (.txt, .md)", open=False, elem_id="add-articles"):
                     files = gr.File(file_count="multiple", file_types=exts, label="Upload", elem_id="upload")
                     status = gr.Markdown(elem_id="upload-status")
-        box.submit(handlers.respond, [box, chat, session], [box, chat, session], concurrency_id=GROUP,
-                   concurrency_limit=1, api_visibility="private")
+        box.submit(
+            handlers.respond,
+            [box, chat, session],
+            [box, chat, session],
+            concurrency_id=GROUP,
+            concurrency_limit=1,
+            api_visibility="private",
+        )
         source.click(handlers.show_source, [session], [source], queue=False, api_visibility="private")
         new.click(handlers.new_conversation, None, [chat, session, source], queue=False, api_visibility="private")
-        files.upload(handlers.add_files, [files], [status, files], concurrency_id=GROUP, concurrency_limit=1,
-                     api_visibility="private")
+        files.upload(
+            handlers.add_files,
+            [files],
+            [status, files],
+            concurrency_id=GROUP,
+            concurrency_limit=1,
+            api_visibility="private",
+        )
         gr.api(handlers.ask_api, api_name="ask", concurrency_id=GROUP, concurrency_limit=1)
     return app
 
@@ -254,8 +300,16 @@ def serve(assistant: Assistant, host: str | None = None, port: int | None = None
     app = build(assistant)
     app.queue(default_concurrency_limit=1)
     try:
-        app.launch(server_name=host, server_port=port, css=CSS, max_file_size=settings.ingest.max_file_bytes,
-                   show_error=True, quiet=True, prevent_thread_lock=True, inbrowser=False)
+        app.launch(
+            server_name=host,
+            server_port=port,
+            css=CSS,
+            max_file_size=settings.ingest.max_file_bytes,
+            show_error=True,
+            quiet=True,
+            prevent_thread_lock=True,
+            inbrowser=False,
+        )
     except OSError as exc:
         raise ServeError(f"cannot serve on {host}:{port}: {exc}") from None
     return app

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from functools import lru_cache
 from pathlib import Path
 
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
@@ -73,11 +72,13 @@ def short_part(text: str) -> str | None:
 _REFUSAL_VARIANTS = re.compile(
     r"(?i)^\W*(the )?sources? (do(es)?n[’']?t|do(es)? not) (say|mention|tell)|"
     r"^\W*(die )?quellen? (sag(t|en|e)?|nenn(t|en|e)?|erwähn(t|en|e)?) (dazu |das )?nichts|^\W*(i|we) (do not|don[’']?t) know|"
-    r"^\W*(keine angabe|not (stated|mentioned|given))")
+    r"^\W*(keine angabe|not (stated|mentioned|given))"
+)
 
 
 def is_refusal(text: str) -> bool:
     """The refusal in any language, or one of the small variations a model writes ("The source doesn't say.")."""
     flat = " ".join(text.split()).strip().casefold()
     return any(flat.startswith(r.casefold().rstrip(".")) for r in refusals().values()) or bool(
-        _REFUSAL_VARIANTS.search(flat))
+        _REFUSAL_VARIANTS.search(flat)
+    )

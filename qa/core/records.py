@@ -62,8 +62,17 @@ class Evidence:
     score: float
 
     def citation(self, document: Document) -> Citation:
-        return Citation(self.n, self.doc_id, self.chunk_id, self.char_start, self.char_end, self.text,
-                        title=document.title, file=document.path, language=document.language)
+        return Citation(
+            self.n,
+            self.doc_id,
+            self.chunk_id,
+            self.char_start,
+            self.char_end,
+            self.text,
+            title=document.title,
+            file=document.path,
+            language=document.language,
+        )
 
 
 @dataclass(frozen=True)

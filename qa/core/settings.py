@@ -40,8 +40,7 @@ class _Section(BaseModel):
 class PathSettings(_Section):
     corpus: Path = Field(Path("corpus"), description="Folder of articles to index (.txt, .md).")
     data: Path = Field(Path(".qa"), description="Folder for the built index and the model cache (git-ignored).")
-    prompts: Path = Field(PROMPTS_DIR,
-                          description="Folder of the answer prompt and its worked examples.")
+    prompts: Path = Field(PROMPTS_DIR, description="Folder of the answer prompt and its worked examples.")
 
     @property
     def index_dir(self) -> Path:
@@ -86,10 +85,15 @@ class ChunkSettings(_Section):
 
 class VectorSettings(_Section):
     kind: Literal["auto", "flat", "ivf"] = Field(
-        "auto", description="FAISS index: exact `flat`, approximate `ivf`, or `auto` (flat up to flat_max vectors).")
+        "auto", description="FAISS index: exact `flat`, approximate `ivf`, or `auto` (flat up to flat_max vectors)."
+    )
     flat_max: int = Field(100_000, gt=0, description="Largest index `auto` keeps exact.")
-    min_recall: float = Field(0.95, gt=0.0, le=1.0, description="Recall@10 against exact search an ivf index is "
-                              "calibrated to when it is built.")
+    min_recall: float = Field(
+        0.95,
+        gt=0.0,
+        le=1.0,
+        description="Recall@10 against exact search an ivf index is calibrated to when it is built.",
+    )
 
 
 class EmbedderSettings(_Section):
@@ -100,8 +104,10 @@ class EmbedderSettings(_Section):
     )
     batch_size: int = Field(16, gt=0)
     backend: Literal["auto", "onnx", "torch"] = Field(
-        "auto", description="`onnx` runs the folder's ONNX export (made by `qa setup`) with ONNX Runtime, `torch` "
-        "runs sentence-transformers; `auto` takes onnx when the export exists. Both give the same vectors.")
+        "auto",
+        description="`onnx` runs the folder's ONNX export (made by `qa setup`) with ONNX Runtime, `torch` "
+        "runs sentence-transformers; `auto` takes onnx when the export exists. Both give the same vectors.",
+    )
 
 
 class RetrievalSettings(_Section):
@@ -110,13 +116,19 @@ class RetrievalSettings(_Section):
     rrf_k: int = Field(60, gt=0, description="The constant of reciprocal rank fusion.")
     top_chunks: int = Field(6, gt=0, description="Fused chunks whose sentences become candidate evidence.")
     max_evidence: int = Field(6, gt=0, description="Ranked evidence sentences an answer keeps (for display).")
-    calibration: Path = Field(Path(__file__).resolve().parents[1] / "calibration.json",
-                              description="The fitted evidence models (which sentence answers, whether to answer); "
-                              "`python -m eval.fit` refits them for another embedder or model.")
-    translate_queries: bool = Field(True, description="Also search with the question translated by the local "
-                                    "model into the other languages of the indexed articles.")
-    translation_weight: float = Field(0.5, ge=0.0, le=1.0,
-                                      description="Weight of the translated question's rankings in the fusion.")
+    calibration: Path = Field(
+        Path(__file__).resolve().parents[1] / "calibration.json",
+        description="The fitted evidence models (which sentence answers, whether to answer); "
+        "`python -m eval.fit` refits them for another embedder or model.",
+    )
+    translate_queries: bool = Field(
+        True,
+        description="Also search with the question translated by the local "
+        "model into the other languages of the indexed articles.",
+    )
+    translation_weight: float = Field(
+        0.5, ge=0.0, le=1.0, description="Weight of the translated question's rankings in the fusion."
+    )
 
 
 class LLMSettings(_Section):
@@ -124,12 +136,18 @@ class LLMSettings(_Section):
     n_ctx: int = Field(2048, ge=256)
     n_threads: int = Field(0, ge=0, description="0 means one per core.")
     max_tokens: int = Field(24, gt=0, description="Longest short answer, in the model's tokens.")
-    compose: bool = Field(True, description="Let the model choose a short answer in the best evidence sentence "
-                          "(checked, and translated into the question's language); false answers with a verbatim "
-                          "quote of that sentence, or refuses.")
-    flash_attn: bool = Field(False, description="llama.cpp's flash attention. Off: on two cores its gain was within "
-                             "the machine's noise, and its different rounding changes some of the tiny model's answers "
-                             "(en-de-01 became a mixed-language sentence the verifier rejects).")
+    compose: bool = Field(
+        True,
+        description="Let the model choose a short answer in the best evidence sentence "
+        "(checked, and translated into the question's language); false answers with a verbatim "
+        "quote of that sentence, or refuses.",
+    )
+    flash_attn: bool = Field(
+        False,
+        description="llama.cpp's flash attention. Off: on two cores its gain was within "
+        "the machine's noise, and its different rounding changes some of the tiny model's answers "
+        "(en-de-01 became a mixed-language sentence the verifier rejects).",
+    )
     temperature: float = Field(0.0, ge=0.0)
     seed: int = 0
 
@@ -137,8 +155,13 @@ class LLMSettings(_Section):
 class ChatSettings(_Section):
     host: str = Field("127.0.0.1", description="Address `qa serve` binds to; 0.0.0.0 exposes it to the network.")
     port: int = Field(7860, ge=0, le=65535, description="Port of `qa serve` (0: any free port).")
-    history_turns: int = Field(4, ge=0, le=50, description="Earlier turns used to rewrite a follow-up; older ones "
-                               "are dropped, so a long chat never grows the model's prompt.")
+    history_turns: int = Field(
+        4,
+        ge=0,
+        le=50,
+        description="Earlier turns used to rewrite a follow-up; older ones "
+        "are dropped, so a long chat never grows the model's prompt.",
+    )
     max_upload_files: int = Field(20, gt=0, description="Files accepted in one upload from the browser.")
     context_sentences: int = Field(2, ge=0, description="Sentences shown around a cited quote in the source panel.")
 
@@ -190,6 +213,8 @@ def load_settings(**overrides) -> Settings:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         if where in REMOVED:
-            raise ConfigError(f"setting {where} no longer exists ({REMOVED[where]}): remove it from "
-                              f"{os.environ.get('QA_CONFIG', 'qa.toml')}") from None
+            raise ConfigError(
+                f"setting {where} no longer exists ({REMOVED[where]}): remove it from "
+                f"{os.environ.get('QA_CONFIG', 'qa.toml')}"
+            ) from None
         raise ConfigError(f"bad setting {where}: {first['msg']}") from None
