@@ -26,6 +26,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -207,15 +208,17 @@ def translation_report(rows: list[dict], cut: float) -> dict:
         return {"pairs": 0}
     return {
         "pairs": len(rows),
-        "right_among_all": round(_mean([r["right"] for r in rows]), 3),
+        "right_among_all": round(_mean([r["right"] for r in rows]) or 0.0, 3),
         "shown": round(len(shown) / len(rows), 3),
         "right_among_shown": round(_mean([r["right"] for r in shown]) or 0, 3),
-        "right_withheld": round(_mean([r["right"] and r["similarity"] < cut for r in rows]), 3),
+        "right_withheld": round(_mean([r["right"] and r["similarity"] < cut for r in rows]) or 0.0, 3),
     }
 
 
 def sentence_rows(items: list[Item]) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
-    xs, ys, groups = [], [], []
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    groups: list[tuple[int, int]] = []
     for item in items:
         q = item.question_record()
         rows = ev_lib.sentence_features(q, item.retrieval(), lambda e, d=item.doc_languages: d[e.doc_id])
@@ -323,7 +326,7 @@ def report(items: list[Item], calibration: ev_lib.Calibration) -> dict:
     unanswerable = [i for i in items if not i.answerable and not i.near]
     near = [i for i in items if i.near]
     results = {i.id: ranked(i, calibration) for i in items}
-    out = {"questions": len(items)}
+    out: dict[str, float | int | None] = {"questions": len(items)}
     out["candidate_recall"] = _mean([any(i.labels) for i in answerable])
     out["sentence_r1"] = _mean([top_is_right(i, results[i.id]) for i in answerable])
     out["answerable_refused"] = _mean([not results[i.id].answerable for i in answerable])
@@ -364,7 +367,7 @@ def main() -> None:
     answer = fit_logistic(xa, ya, ev_lib.ANSWER_FEATURES)
     threshold = choose_threshold(answer.probability(xa), ya)
     answer = ev_lib.Logistic(answer.features, answer.mean, answer.scale, answer.weights, answer.bias, threshold)
-    meta = {
+    meta: dict[str, Any] = {
         "fitted": time.strftime("%Y-%m-%d"),
         "fitted_on": "half A of xquad and of seed",
         "wrong_cost": WRONG_COST,

@@ -27,7 +27,7 @@ from index.sentences import split_sentences
 from qa import numbers
 from qa.assistant import Assistant
 from qa.core import protocol
-from qa.core.records import Answer, Chunk, Hit
+from qa.core.records import Answer, Chunk, Document, Hit
 
 EVAL_DIR = Path(__file__).resolve().parent
 THRESHOLDS = EVAL_DIR / "thresholds.toml"
@@ -35,7 +35,7 @@ K_VALUES = (1, 3, 5)
 
 
 # -- retrieval -----------------------------------------------------------------------------------
-def gold_spans(q: GoldQuestion, documents: dict) -> list[tuple[str, int, int]]:
+def gold_spans(q: GoldQuestion, documents: Mapping[str, Document]) -> list[tuple[str, int, int]]:
     spans = []
     for ev in q.evidence:
         doc = documents.get(ev.doc_id)
@@ -116,7 +116,11 @@ def holds_span(doc_id: str, start: int, end: int, spans: list[tuple[str, int, in
 
 
 def score_answer(
-    q: GoldQuestion, answer: Answer, detect, doc_language: dict[str, str] | None = None, documents: dict | None = None
+    q: GoldQuestion,
+    answer: Answer,
+    detect,
+    doc_language: dict[str, str] | None = None,
+    documents: Mapping[str, Document] | None = None,
 ) -> dict:
     by_n = {c.n: c for c in answer.citations}
     doc_language = doc_language or {}

@@ -96,8 +96,9 @@ def fingerprint(name: str, source: Path) -> str:
     h = hashlib.sha256(f"{name} v{BUILDER_VERSION}".encode())
     for lang in LANGUAGES:
         h.update((source / f"xquad-dev.{lang}.json").read_bytes())
-    if SPECS[name].near:
-        h.update((NEAR_DIR / SPECS[name].near).read_bytes())
+    near = SPECS[name].near
+    if near:
+        h.update((NEAR_DIR / near).read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -137,7 +138,7 @@ def build(name: str, dest: Path, source: Path = DATA) -> Path:
                     "split": article_split(k),
                 }
                 if indexed:
-                    by_language = {}
+                    by_language: dict[str, list[str]] = {}
                     for l2 in LANGUAGES:
                         a = data[l2][k]["paragraphs"][p_i]["qas"][q_i]["answers"][0]
                         by_language.setdefault(l2, [])

@@ -128,7 +128,8 @@ class IndexBuilder:
         report: IndexReport,
         progress: Progress | None,
     ) -> IndexReport:
-        old_docs = old.documents if old else {}
+        old = old or IndexData()
+        old_docs = old.documents
         todo, keep = [], []
         for path, doc_id, sha in files:
             prev = old_docs.get(doc_id)
@@ -143,38 +144,33 @@ class IndexBuilder:
 
         data = IndexData()
         vectors: list[np.ndarray] = []
-        rows = {c.chunk_id: i for i, c in enumerate(old.chunks)} if old else {}
+        rows = {c.chunk_id: i for i, c in enumerate(old.chunks)}
         for doc_id in keep:
             self._carry(old, doc_id, rows, data, vectors)
+        if todo:
+            embedder = self._get_embedder()
+            # langchain's import costs 0.3 s that an unchanged corpus never needs
+            from index.chunking import SentenceChunker
 
-        embedder = self._get_embedder() if todo else None
-        from index.chunking import (
-            SentenceChunker,  # langchain's import costs 0.3 s that an unchanged corpus never needs
-        )
-
-        chunker = (
-            SentenceChunker(embedder.count_tokens, self.chunking.chunk_tokens, self.chunking.overlap_tokens)
-            if embedder
-            else None
-        )
-        for i, (path, doc_id) in enumerate(todo):
-            if progress:
-                progress(i, len(todo), doc_id)
-            try:
-                doc = self.ingestor.read(path, doc_id, catalog.get(doc_id))
-            except IngestError as exc:
-                report.failed.append((doc_id, str(exc)))
-                if doc_id in old_docs:
-                    self._carry(old, doc_id, rows, data, vectors)
-                continue
-            chunks = chunker.chunk_document(doc, doc.regions)
-            data.documents[doc_id] = doc
-            data.chunks.extend(chunks)
-            vectors.append(embedder.encode_documents([c.text for c in chunks]))
-            data.sentence_vectors[doc_id] = embedder.encode_documents(
-                [doc.text[s.start : s.end] for s in doc.sentences]
-            )
-            (report.updated if doc_id in old_docs else report.added).append(doc_id)
+            chunker = SentenceChunker(embedder.count_tokens, self.chunking.chunk_tokens, self.chunking.overlap_tokens)
+            for i, (path, doc_id) in enumerate(todo):
+                if progress:
+                    progress(i, len(todo), doc_id)
+                try:
+                    doc = self.ingestor.read(path, doc_id, catalog.get(doc_id))
+                except IngestError as exc:
+                    report.failed.append((doc_id, str(exc)))
+                    if doc_id in old_docs:
+                        self._carry(old, doc_id, rows, data, vectors)
+                    continue
+                chunks = chunker.chunk_document(doc, doc.regions)
+                data.documents[doc_id] = doc
+                data.chunks.extend(chunks)
+                vectors.append(embedder.encode_documents([c.text for c in chunks]))
+                data.sentence_vectors[doc_id] = embedder.encode_documents(
+                    [doc.text[s.start : s.end] for s in doc.sentences]
+                )
+                (report.updated if doc_id in old_docs else report.added).append(doc_id)
         if progress:
             progress(len(todo), len(todo), "")
 
@@ -188,6 +184,7 @@ class IndexBuilder:
 
     @staticmethod
     def _carry(old: IndexData, doc_id: str, rows: dict[str, int], data: IndexData, vectors: list[np.ndarray]) -> None:
+        assert old.chunk_vectors is not None, "an index read from disk has its vectors"
         chunks = [c for c in old.chunks if c.doc_id == doc_id]
         data.documents[doc_id] = old.documents[doc_id]
         data.chunks.extend(chunks)

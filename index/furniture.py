@@ -86,7 +86,8 @@ class FurnitureFilter:
         paras = paragraphs(text)
         flags = self.furniture(paras)
         regions: list[Span] = []
-        start = end = None
+        start: int | None = None
+        end = 0
         for para, is_furniture in zip(paras, flags):
             if is_furniture:
                 if start is not None:

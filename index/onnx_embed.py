@@ -13,6 +13,7 @@ import json
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,8 @@ def export(folder: Path, target: Path) -> Path:
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-    bert = model[0].auto_model.eval()
+    bert: Any = model[0].auto_model
+    bert.eval()
 
     class Hidden(torch.nn.Module):
         def __init__(self, inner):

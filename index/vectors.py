@@ -9,6 +9,7 @@ lists to visit that finds `min_recall` of the exact top 10 for queries near the 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,8 +46,9 @@ def probe_queries(vectors: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
 
 
 class FaissStore:
-    def __init__(self, index):
+    def __init__(self, index: Any, quantizer: Any = None):
         self.index = index
+        self._quantizer = quantizer  # an inverted file points at its quantizer: Python must keep it alive
 
     @property
     def kind(self) -> str:
@@ -60,10 +62,10 @@ class FaissStore:
         n, dim = vectors.shape
         kind = choice.kind if choice.kind != "auto" else ("ivf" if n > choice.flat_max else "flat")
         if kind == "flat" or n < 1000:
-            index = faiss.IndexFlatIP(dim)
+            flat = faiss.IndexFlatIP(dim)
             if n:
-                index.add(vectors)
-            return cls(index)
+                flat.add(vectors)
+            return cls(flat)
         nlist = max(16, int(4 * np.sqrt(n)))
         quantizer = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
@@ -72,8 +74,7 @@ class FaissStore:
         index.cp.min_points_per_centroid = 1  # a sample of 64 per list is enough; do not warn about it
         index.train(train)
         index.add(vectors)
-        store = cls(index)
-        store._quantizer = quantizer  # the index points at it; Python must keep it alive
+        store = cls(index, quantizer)
         store.calibrate(vectors, choice.min_recall)
         return store
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from index.builder import IndexBuilder, IndexReport, Progress
 from index.embed import Embedder
@@ -270,9 +271,9 @@ class Assistant:
         """Puts the default models into the model cache (once; nothing is downloaded)."""
         return models.prepare_defaults(self.settings, log=log)
 
-    def info(self) -> dict:
+    def info(self) -> dict[str, Any]:
         s = self.settings
-        out = {
+        out: dict[str, Any] = {
             "corpus": str(s.paths.corpus.resolve()),
             "index": str(s.paths.index_dir.resolve()),
             "models_dir": str(s.paths.models_dir.resolve()),

@@ -85,14 +85,15 @@ class LlamaCppLLM:
     def constrained(self, prompt: str, choose: Callable[[np.ndarray], int | None], max_tokens: int) -> Generation[int]:
         def tokens(prompt_tokens: list[int]) -> Iterator[int]:
             self._evaluate(prompt_tokens)
-            token = None
+            token = 0
             for n in range(max_tokens):
                 if n:
                     self.llm.eval([token])
                 logits = self._logits()
-                token = choose(logits)
-                if token is None:
+                chosen = choose(logits)
+                if chosen is None:
                     return
+                token = chosen
                 if n == 0:
                     self._first = (token, float(logits[token]))
                 yield token
@@ -208,7 +209,7 @@ class LlamaCppLLM:
             seed=self.settings.seed,
             stream=True,
         ):
-            yield part["choices"][0]["text"]
+            yield part["choices"][0]["text"]  # type: ignore[index]  # a stream of chunks, not one completion
 
 
 _LOG_CALLBACK = None

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 WORDS = {
     "zero": 0,
@@ -284,7 +285,7 @@ def say(text: str, language: str, target: str) -> str | None:
         formats = Locale.parse(target).compact_decimal_formats
     except (ValueError, TypeError, UnknownLocaleError):
         return None
-    kind = "long" if "long" in formats else "short" if "short" in formats else None
+    kind: Literal["short", "long"] | None = "long" if "long" in formats else "short" if "short" in formats else None
     if kind is None:
         return None
     value = int(q.value) if q.value == int(q.value) else q.value

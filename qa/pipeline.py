@@ -29,6 +29,7 @@ from qa.core.records import (
     ANSWER_TRANSLATION,
     QUESTION_TRANSLATION,
     Answer,
+    Citation,
     Document,
     Evidence,
     GenerationStats,
@@ -120,21 +121,20 @@ class Pipeline:
         ranked = rank(q, retrieval, self.calibration, self.doc_language)
         t_ranked = time.perf_counter()
         shown = ranked.evidence[: self.settings.retrieval.max_evidence]
-        base = dict(
-            question=question,
-            language=language,
-            model=model,
-            evidence=shown,
-            rewritten=standalone,
-            translations=translations,
-            hits=retrieval.hits,
-        )
 
-        def timings(first: float | None, extracted: float) -> Timings:
-            """Retrieval includes ranking; generation is the short answer's extraction; the check includes its
-            translation."""
+        def answer(
+            text: str,
+            mode: str,
+            citations: tuple[Citation, ...],
+            first: float | None,
+            extracted: float,
+            raw: str,
+            generations: Generations,
+        ) -> Answer:
+            """Timings: retrieval includes ranking; generation is the short answer's extraction; the check
+            includes its translation."""
             end = time.perf_counter()
-            return Timings(
+            timings = Timings(
                 t_rewritten - t0,
                 t_translated - t_rewritten,
                 t_ranked - t_translated,
@@ -143,18 +143,25 @@ class Pipeline:
                 end - extracted,
                 end - t0,
             )
+            return Answer(
+                question=question,
+                text=text,
+                citations=citations,
+                refused=mode == "refused",
+                language=language,
+                timings=timings,
+                model=model,
+                evidence=shown,
+                mode=mode,
+                raw=raw,
+                rewritten=standalone,
+                translations=translations,
+                hits=retrieval.hits,
+                generations=generations,
+            )
 
         if not ranked.answerable:
-            now = time.perf_counter()
-            yield Answer(
-                text=protocol.refusal(language),
-                citations=(),
-                refused=True,
-                timings=timings(None, now),
-                mode="refused",
-                generations=generations,
-                **base,
-            )
+            yield answer(protocol.refusal(language), "refused", (), None, time.perf_counter(), "", generations)
             return
         best = ranked.evidence[0]
         first, raw = None, ""
@@ -164,42 +171,25 @@ class Pipeline:
             while True:
                 try:
                     piece = next(stream)
-                except StopIteration as done:
-                    span, stats = done.value
+                except StopIteration as ended:
+                    span, stats = ended.value
                     generations += (stats.of_step(ANSWER),) if stats else ()
                     break
                 first = first or time.perf_counter()
                 raw += piece
                 yield Token(piece)
-        done = time.perf_counter()
+        extracted = time.perf_counter()
         claim, more = self.short_answer(q, translations, best, span)
         generations += more
+        cited = (best.citation(self.documents[best.doc_id]),)
         if claim is not None:
-            text, mode = protocol.short_answer(claim, best.n, best.text), "composed"
+            text = protocol.short_answer(claim, best.n, best.text)
+            yield answer(text, "composed", cited, first, extracted, raw, generations)
         elif answer_types.holds(q.kind, best.text, self.doc_language(best), standalone):
-            text, mode = protocol.quoted(language, best.text, best.n), "quoted"
+            text = protocol.quoted(language, best.text, best.n)
+            yield answer(text, "quoted", cited, first, extracted, raw, generations)
         else:  # a quote that lacks the kind of answer asked for does not answer
-            yield Answer(
-                text=protocol.refusal(language),
-                citations=(),
-                refused=True,
-                timings=timings(first, done),
-                mode="refused",
-                raw=raw,
-                generations=generations,
-                **base,
-            )
-            return
-        yield Answer(
-            text=text,
-            citations=(best.citation(self.documents[best.doc_id]),),
-            refused=False,
-            timings=timings(first, done),
-            mode=mode,
-            raw=raw,
-            generations=generations,
-            **base,
-        )
+            yield answer(protocol.refusal(language), "refused", (), first, extracted, raw, generations)
 
     # -- the short answer ------------------------------------------------------------------------
     def short_answer(

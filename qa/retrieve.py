@@ -141,7 +141,7 @@ class Retriever:
                 overlap, weighted = lexical(terms)
                 vector = sentence_vectors[row]
                 cosines = vectors @ vector
-                neighbours = []
+                neighbours: list[tuple[float, float, set[str], np.ndarray | None]] = []
                 for other in (row - 1, row + 1):
                     near = doc.sentences[other] if 0 <= other < len(doc.sentences) else None
                     if near is None or "\n\n" in doc.text[min(near.end, span.end) : max(near.start, span.start)]:
@@ -175,9 +175,10 @@ class Retriever:
                 )
                 found[key] = (score, hit, span.start, span.end, signals)
         best = sorted(found.values(), key=lambda c: -c[0])
-        evidence, signals = [], []
+        evidence: list[Evidence] = []
+        signals_of: list[tuple[float, ...]] = []
         for n, (score, hit, start, end, sig) in enumerate(best, start=1):
             doc = self.index.data.documents[hit.chunk.doc_id]
             evidence.append(Evidence(n, doc.doc_id, hit.chunk.chunk_id, start, end, doc.text[start:end], score))
-            signals.append(sig)
-        return tuple(evidence), tuple(signals)
+            signals_of.append(sig)
+        return tuple(evidence), tuple(signals_of)

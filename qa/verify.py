@@ -16,6 +16,7 @@ A claim is kept only when
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from index.lexical import stems
@@ -91,7 +92,7 @@ def check_claim(
     kind: str,
     evidence: str,
     evidence_language: str,
-    question_names: set[str] = frozenset(),
+    question_names: AbstractSet[str] = frozenset(),
     span: tuple[int, int] | None = None,
 ) -> Check:
     """Whether a claim in `claim_language` may be stated on the strength of `evidence`; `span` is where in the
