@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from eval.bench.answers import warm_answers
+from eval.bench.answers import measure, summary
 from eval.bench.report import Section, fmt
 
 BASELINE = {"embedder": {"backend": "torch"}}
 
 
-def compare(after: dict, repeats: int) -> Section:
+def compare(after: dict[str, float], repeats: int) -> Section:
     """The same questions with the torch embedder instead of ONNX Runtime, in the same run."""
     from qa.assistant import Assistant
     from qa.core.settings import load_settings
 
     base = Assistant(load_settings(**BASELINE))
-    _, _, before = warm_answers(base, repeats)
+    before = summary(measure(base, repeats))
     del base
     rows = [
         "| figure | before (`embedder.backend=torch`) | after (defaults) | after / before |",
