@@ -10,14 +10,16 @@ from importlib.metadata import version
 from pathlib import Path
 
 
-@dataclass
+@dataclass(frozen=True)
 class Figure:
+    """One row of a section's table: the median of `values` and their spread, beside a reference from the same
+    run and our figure's ratio to it."""
+
     what: str
     values: list[float]
     unit: str
     reference: str = ""
     ratio: str = ""
-    note: str = ""
 
     @property
     def median(self) -> float:
@@ -31,8 +33,10 @@ class Figure:
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Section:
+    """A section of BENCHMARKS.md: an introduction, a table of figures, and text or a table of its own after it."""
+
     title: str
     intro: str = ""
     figures: list[Figure] = field(default_factory=list)
