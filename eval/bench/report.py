@@ -1,0 +1,115 @@
+"""Figures and sections, and BENCHMARKS.md written from them."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One row of a section's table: the median of `values` and their spread, beside a reference from the same
+    run and our figure's ratio to it."""
+
+    what: str
+    values: list[float]
+    unit: str
+    reference: str = ""
+    ratio: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    def row(self) -> str:
+        spread = f"{fmt(min(self.values))}–{fmt(max(self.values))}" if len(self.values) > 1 else "–"
+        return (
+            f"| {self.what} | {fmt(self.median)} {self.unit} | {spread} | {len(self.values)} | "
+            f"{self.reference} | {self.ratio} |"
+        )
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section of BENCHMARKS.md: an introduction, a table of figures, and text or a table of its own after it."""
+
+    title: str
+    intro: str = ""
+    figures: list[Figure] = field(default_factory=list)
+    extra: str = ""
+
+
+def fmt(x: float) -> str:
+    if x == 0:
+        return "0"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    if abs(x) >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3f}"
+
+
+def peak_rss_mb(pid: int | None = None) -> float:
+    status = Path(f"/proc/{pid or 'self'}/status").read_text()
+    line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = (
+        int(
+            next(
+                line.split()[1]
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            )
+        )
+        / 1024
+        / 1024
+    )
+    packages = ", ".join(
+        f"{p} {version(p)}"
+        for p in ("llama-cpp-python", "faiss-cpu", "torch", "sentence-transformers", "bm25s", "gradio")
+    )
+    return (
+        f"- {platform.machine()}, {cpu}, {os.cpu_count()} cores, {mem:.0f} GB memory, no GPU\n"
+        f"- {platform.system()} {platform.release()}, Python {platform.python_version()}\n- {packages}"
+    )
+
+
+def render(sections: list[Section], started: str, elapsed: float, repeats: int) -> str:
+    out = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` (eval/bench/) on {started}, in {elapsed / 60:.1f} min, {repeats} runs per "
+        "figure unless the n column says otherwise. Timings on these machines are noisy: read the ratios, "
+        "which compare figures measured in the same run.",
+        "",
+        "## Machine",
+        "",
+        machine(),
+        "",
+    ]
+    for s in sections:
+        out += [f"## {s.title}", "", s.intro, ""]
+        if s.figures:
+            out += ["| figure | median | spread | n | reference | ratio |", "| --- | --- | --- | --- | --- | --- |"]
+            out += [f.row() for f in s.figures]
+            out.append("")
+        if s.extra:
+            out += [s.extra, ""]
+    return "\n".join(out)
