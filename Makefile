@@ -10,7 +10,7 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: bench run serve test test-fast install setup index ask eval eval-retrieval fit clean
+.PHONY: bench run serve test test-fast check install setup index ask eval eval-retrieval fit clean
 
 # torch goes in first and pinned: the local CPU build; anything unpinned would pull CUDA packages.
 # llama-cpp-python compiles from source the first time (about 6 minutes); pip caches the wheel.
@@ -42,10 +42,16 @@ $(CHROMIUM):
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
 	  || ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-test: setup $(CHROMIUM)
+# Static checks: lint, format, types (the import contract runs in tests/test_architecture.py).
+check: install
+	$(BIN)/ruff check qa index eval
+	$(BIN)/ruff format --check qa index eval
+	$(BIN)/mypy
+
+test: setup $(CHROMIUM) check
 	$(BIN)/python -m pytest tests
 
-test-fast: install
+test-fast: check
 	$(BIN)/python -m pytest tests -m "not slow"
 
 # Every suite: the bundled articles, XQuAD en/de/es (gated) and XQuAD ru/zh (reported).
