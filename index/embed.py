@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -12,6 +12,7 @@ from qa.core.errors import DependencyMissingError, ModelMissingError
 from qa.core.records import EmbedderIdentity
 
 
+@runtime_checkable
 class Embedder(Protocol):
     identity: EmbedderIdentity
     dim: int

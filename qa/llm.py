@@ -6,7 +6,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -32,6 +32,7 @@ class Generation(Generic[T]):
         return next(self._pieces)
 
 
+@runtime_checkable
 class LLM(Protocol):
     name: str
 

@@ -40,3 +40,17 @@ def test_every_module_of_the_assistant_has_its_layer():
     modules = {f"qa.{p.stem}" for p in (ROOT / "qa").glob("*.py") if p.stem != "__init__"}
     assert modules - named == set()
     assert {"index", "qa.core", "eval"} <= named
+
+
+def test_the_fakes_implement_the_whole_protocols():
+    """Tests run the assistant on fakes: a fake that lacks a member the assistant uses would test another API."""
+    from conftest import FakeLLM, KeywordEmbedder
+    from index.embed import Embedder
+    from qa.llm import LLM, Generation
+
+    llm, embedder = FakeLLM("450 Millionen"), KeywordEmbedder()
+    assert isinstance(llm, LLM) and isinstance(embedder, Embedder)
+    generation = llm.stream("Question: how many?", 8, ["\n"])
+    assert isinstance(generation, Generation) and generation.stats is None
+    assert "".join(generation) == "450 Millionen"
+    assert generation.stats is not None and generation.stats.generated_tokens == 2
