@@ -377,7 +377,7 @@ def main() -> None:
     translations = collect_translations(data, args.recollect)
     cut = fit_translation([r for r in translations if r["split"] == "A"])
     meta["translation_min_similarity"] = cut
-    calibration = ev_lib.Calibration(sentence, answer, meta)
+    calibration = ev_lib.Calibration(sentence, answer, cut, meta)
     meta["checks"] = {
         "xquad half A (fitted)": report([i for i in xquad if i.split == "A"], calibration),
         "xquad half B (held out)": report(held_out, calibration),

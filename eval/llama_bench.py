@@ -18,6 +18,10 @@ import time
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qa.llm import LlamaCppLLM
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -133,7 +137,7 @@ class Replay:
     Nothing of llama-cpp-python's Python stack, our loop, or the pipeline around it is inside the timed windows.
     """
 
-    def __init__(self, llm):
+    def __init__(self, llm: LlamaCppLLM):
         import llama_cpp
 
         self._lib = lib = llama_cpp

@@ -178,7 +178,7 @@ class IndexBuilder:
         data.chunk_vectors = np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)
         report.chunks = len(data.chunks)
         if report.added or report.updated or report.removed or report.rebuilt:
-            self.store.write(data, self.embedder_id, self.chunker_id, dim)
+            self.store.write(data, self.embedder_id, self.chunker_id)
             report.written = True
         return report
 

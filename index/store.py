@@ -20,7 +20,7 @@ import numpy as np
 
 from index.lexical import LexicalIndex
 from index.vectors import FaissStore
-from qa.core.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from qa.core.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, QAError
 from qa.core.records import Chunk, Document, EmbedderIdentity, IndexedDocument, Manifest, Span
 from qa.core.settings import VectorSettings
 
@@ -228,14 +228,16 @@ class IndexStore:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def write(self, data: IndexData, embedder: EmbedderIdentity, chunker: dict, dim: int) -> Manifest:
-        """Writes a new generation and switches the manifest to it; returns the new manifest."""
+    def write(self, data: IndexData, embedder: EmbedderIdentity, chunker: dict) -> Manifest:
+        """Writes a new generation and switches the manifest to it; returns the new manifest. A damaged or
+        outdated manifest is replaced (its generation's files are removed with the others)."""
         self.root.mkdir(parents=True, exist_ok=True)
+        dim = embedder.dim
         old_gen = 0
         if self.exists():
             try:
-                old_gen = int(json.loads(self.manifest_path.read_text())["generation"])
-            except (OSError, ValueError, KeyError, json.JSONDecodeError):
+                old_gen = self.read_manifest().generation
+            except QAError:
                 old_gen = 0
         gen = max(old_gen, int(time.time() * 1000)) + 1
         docs = [data.documents[k] for k in sorted(data.documents)]

@@ -263,7 +263,7 @@ class Assistant:
         with self._lock:
             self.warm_up()
             model_info = {"llm": self.llm.name, "embedder": self.embedder_identity.name}
-            turns = conversation.turns if conversation is not None else ()
+            turns = self.conversation(conversation.turns).turns if conversation is not None else ()
             yield from self.pipeline.run(" ".join(question.split()), turns, model_info)
 
     # -- set-up and description -----------------------------------------------------------

@@ -278,8 +278,11 @@ class Logistic:
 
 @dataclass(frozen=True)
 class Calibration:
+    """The fitted evidence models and the cut-off a translated short answer's cosine must reach (`eval/fit.py`)."""
+
     sentence: Logistic
     answer: Logistic
+    translation_min_similarity: float
     meta: dict
 
     @classmethod
@@ -296,7 +299,8 @@ def _load(path: Path) -> Calibration:
         return Calibration(
             Logistic.from_json(raw["sentence"], SENTENCE_FEATURES),
             Logistic.from_json(raw["answer"], ANSWER_FEATURES),
-            raw.get("meta", {}),
+            float(raw["meta"]["translation_min_similarity"]),
+            raw["meta"],
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa.core.errors import DependencyMissingError, ModelMissingError
 from qa.core.records import EmbedderIdentity
 from qa.core.settings import Settings
+
+if TYPE_CHECKING:
+    from index.embed import Embedder
+    from qa.llm import LLM
 
 DEFAULT_EMBEDDER_DIR = "multilingual-e5-small"
 DEFAULT_LLM_FILE = "gemma-3-270m-q4_k_m.gguf"
@@ -69,7 +74,7 @@ def onnx_file(settings: Settings, identity: EmbedderIdentity | None = None) -> P
     return onnx_path(identity or embedder_identity(settings), settings.paths.models_dir)
 
 
-def load_embedder(settings: Settings, identity: EmbedderIdentity | None = None):
+def load_embedder(settings: Settings, identity: EmbedderIdentity | None = None) -> Embedder:
     """The configured embedder; `identity` as in `onnx_file`."""
     offline()
     backend = settings.embedder.backend
@@ -103,7 +108,7 @@ def prepare_onnx(settings: Settings, log=print) -> Path | None:
     return export(embedder_path(settings), path)
 
 
-def load_llm(settings: Settings):
+def load_llm(settings: Settings) -> LLM:
     from qa.llm import LlamaCppLLM
 
     return LlamaCppLLM(llm_path(settings), settings.llm)

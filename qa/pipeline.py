@@ -230,7 +230,7 @@ class Pipeline:
                 translated,
                 q.language,
                 similarity,
-                self.calibration.meta.get("translation_min_similarity", 1.0),
+                self.calibration.translation_min_similarity,
             )
             and verify.check_claim(translated, q.language, questions, q.kind, best.text, ev_language).ok
         ):

@@ -55,7 +55,7 @@ def test_ranking_numbers_the_best_first_and_decides_whether_to_answer():
     k = len(ev.ANSWER_FEATURES)
     answer = ev.Logistic(ev.ANSWER_FEATURES, (0.0,) * k, (1.0,) * k,
                          tuple(10.0 if f == "p_top" else 0.0 for f in ev.ANSWER_FEATURES), -5.0, threshold=0.5)
-    ranked = ev.rank(q, r, ev.Calibration(sentence, answer, {}), lambda e: "en")
+    ranked = ev.rank(q, r, ev.Calibration(sentence, answer, 1.0, {}), lambda e: "en")
     assert [e.text for e in ranked.evidence][0] == "DiDi serves 450 million customers."
     assert [e.n for e in ranked.evidence] == [1, 2] and ranked.evidence[0].score > 0.9
     assert ranked.answerable and ranked.answer_probability > 0.9

@@ -14,6 +14,7 @@ from eval.bench.indexing import indexing
 from eval.bench.process import cold_start, serve_memory
 from eval.bench.report import render
 from eval.bench.search import plain_model, retrieval, search_scaling
+from qa.llm import LLM, LlamaCppLLM
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -47,8 +48,9 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_llama_bench:
         bench = bench_for(assistant, log=lambda m: print(m, file=sys.stderr))
     print("warm answers…", file=sys.stderr)
-    replay = Replay(assistant.llm)
-    replay_translation = Replay(assistant.translator.llm) if assistant.settings.retrieval.translate_queries else None
+    replay = Replay(llama_cpp(assistant.llm))
+    translating = assistant.settings.retrieval.translate_queries
+    replay_translation = Replay(llama_cpp(assistant.translator.llm)) if translating else None
     answers, throughput, after = warm_answers(assistant, args.repeats, bench, replay, replay_translation)
     for r in (replay, replay_translation):
         if r is not None:
@@ -68,6 +70,13 @@ def main(argv: list[str] | None = None) -> None:
     sections.append(serve_memory())
     args.out.write_text(render(sections, started, time.perf_counter() - t_start, args.repeats), encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
+
+
+def llama_cpp(llm: LLM) -> LlamaCppLLM:
+    """The replays decode through llama.cpp's C API: they need the model llama-cpp-python runs."""
+    if not isinstance(llm, LlamaCppLLM):
+        raise SystemExit(f"the benchmark replays answers through llama.cpp; {llm.name} is not run by it")
+    return llm
 
 
 if __name__ == "__main__":

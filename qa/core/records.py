@@ -137,17 +137,17 @@ class Turn:
 
 @dataclass(frozen=True)
 class Conversation:
-    """The turns a follow-up may refer to, at most `keep` of them (older ones are dropped)."""
+    """The turns a follow-up may refer to, at most `keep` of them (older ones are dropped); make one with `of`."""
 
-    turns: tuple[Turn, ...] = ()
-    keep: int = 3
+    turns: tuple[Turn, ...]
+    keep: int
 
     @classmethod
     def of(cls, turns: Sequence[Turn], keep: int) -> Conversation:
         return cls(tuple(turns)[-keep:] if keep > 0 else (), keep)
 
     def then(self, question: str, answer: str) -> Conversation:
-        """The conversation one turn later."""
+        """The conversation one turn later; `answer` is the answer's text."""
         return Conversation.of((*self.turns, Turn(question, answer)), self.keep)
 
 
