@@ -147,22 +147,24 @@ class IndexBuilder:
         rows = {c.chunk_id: i for i, c in enumerate(old.chunks)}
         for doc_id in keep:
             self._carry(old, doc_id, rows, data, vectors)
-        if todo:
+        read = []
+        for path, doc_id in todo:
+            try:
+                read.append(self.ingestor.read(path, doc_id, catalog.get(doc_id)))
+            except IngestError as exc:
+                report.failed.append((doc_id, str(exc)))
+                if doc_id in old_docs:
+                    self._carry(old, doc_id, rows, data, vectors)
+        if read:  # the embedder loads only when a file was read: a bad file alone is reported at once
             embedder = self._get_embedder()
             # langchain's import costs 0.3 s that an unchanged corpus never needs
             from index.chunking import SentenceChunker
 
             chunker = SentenceChunker(embedder.count_tokens, self.chunking.chunk_tokens, self.chunking.overlap_tokens)
-            for i, (path, doc_id) in enumerate(todo):
+            for i, doc in enumerate(read):
+                doc_id = doc.doc_id
                 if progress:
-                    progress(i, len(todo), doc_id)
-                try:
-                    doc = self.ingestor.read(path, doc_id, catalog.get(doc_id))
-                except IngestError as exc:
-                    report.failed.append((doc_id, str(exc)))
-                    if doc_id in old_docs:
-                        self._carry(old, doc_id, rows, data, vectors)
-                    continue
+                    progress(i, len(read), doc_id)
                 chunks = chunker.chunk_document(doc, doc.regions)
                 data.documents[doc_id] = doc
                 data.chunks.extend(chunks)
@@ -172,7 +174,7 @@ class IndexBuilder:
                 )
                 (report.updated if doc_id in old_docs else report.added).append(doc_id)
         if progress:
-            progress(len(todo), len(todo), "")
+            progress(len(read), len(read), "")
 
         dim = self.embedder_id.dim
         data.chunk_vectors = np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)

@@ -85,7 +85,7 @@ class Ingestor:
 
     def read(self, path: Path, doc_id: str, entry: CatalogEntry | None = None) -> Document:
         entry = entry or CatalogEntry()
-        text, _encoding = read_text(path, self.settings.max_file_bytes)
+        text, _encoding = read_text(path, self.settings.max_file_bytes, self.settings.max_line_chars)
         regions = self.furniture.kept_regions(text)
         if not regions:
             raise IngestError(f"{path}: nothing is left once page furniture is removed")

@@ -6,9 +6,20 @@ its own offsets can drift on repeated text, so offsets are found here by walking
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from qa.core.records import Span
+
+WINDOW_CHARS = 5_000
+"""pysbd's time grows faster than its input (0.5 s for 40,000 characters without a full stop; minutes for a
+megabyte on one line): a longer line is segmented in windows, each cut after a sentence end or at a space."""
+
+MAX_SENTENCE_CHARS = 2_000
+"""A longer stretch without a sentence end (a table or a list run together, text without punctuation) is cut at
+spaces into pieces of at most this many characters; the embedder reads only 512 tokens of a text anyway."""
+
+_SENTENCE_END = re.compile(r"[.!?][\"'”’»)\]]*\s|[。！？][\"'”’»)\]」』]*")
 
 _PYSBD_LANGUAGES = {
     "en",
@@ -54,9 +65,42 @@ def split_sentences(text: str, language: str, offset: int = 0) -> list[Span]:
     line_start = 0
     for line in text.split("\n"):
         if line.strip():
-            spans.extend(_split_line(line, language, offset + line_start))
+            for start, end in _windows(line):
+                for span in _split_line(line[start:end], language, offset + line_start + start):
+                    spans.extend(_capped(text, span, offset))
         line_start += len(line) + 1
     return spans
+
+
+def _windows(line: str) -> list[tuple[int, int]]:
+    """[start, end) pieces of the line of at most WINDOW_CHARS, each ending after a sentence end where the window's
+    second half has one, else at its last space."""
+    out, start = [], 0
+    while len(line) - start > WINDOW_CHARS:
+        window = line[start : start + WINDOW_CHARS]
+        ends = [m.end() for m in _SENTENCE_END.finditer(window, WINDOW_CHARS // 2)]
+        cut = ends[-1] if ends else window.rfind(" ", WINDOW_CHARS // 2) + 1 or WINDOW_CHARS
+        out.append((start, start + cut))
+        start += cut
+    out.append((start, len(line)))
+    return out
+
+
+def _capped(text: str, span: Span, offset: int) -> list[Span]:
+    """The span, or pieces of it of at most MAX_SENTENCE_CHARS cut at spaces (offsets into `text` + `offset`)."""
+    pieces, start = [], span.start
+    while span.end - start > MAX_SENTENCE_CHARS:
+        chunk = text[start - offset : start - offset + MAX_SENTENCE_CHARS]
+        cut = chunk.rfind(" ", MAX_SENTENCE_CHARS // 2)
+        cut = cut if cut > 0 else MAX_SENTENCE_CHARS
+        piece = chunk[:cut].rstrip()
+        pieces.append(Span(start, start + len(piece)))
+        start += cut
+        while start < span.end and text[start - offset].isspace():
+            start += 1
+    if start < span.end:
+        pieces.append(Span(start, span.end))
+    return pieces
 
 
 def _split_line(line: str, language: str, offset: int) -> list[Span]:

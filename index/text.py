@@ -30,7 +30,7 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
     return str(best), best.encoding
 
 
-def read_text(path: Path, max_bytes: int) -> tuple[str, str]:
+def read_text(path: Path, max_bytes: int, max_line_chars: int) -> tuple[str, str]:
     """Reads and normalises one file; every refusal names the file."""
     try:
         size = path.stat().st_size
@@ -43,4 +43,10 @@ def read_text(path: Path, max_bytes: int) -> tuple[str, str]:
     text = normalise(text)
     if not text.strip():
         raise IngestError(f"{path}: the file is empty")
+    longest = max(len(line) for line in text.split("\n"))
+    if longest > max_line_chars:
+        raise IngestError(
+            f"{path}: a line of {longest:,} characters is not article text (at most {max_line_chars:,})",
+            hint="break it into paragraphs, or raise ingest.max_line_chars",
+        )
     return text, encoding

@@ -41,3 +41,21 @@ def test_a_bad_setting_is_one_line(tmp_path):
 def test_an_empty_question_is_refused(tmp_path):
     r = run(["ask", "  "], tmp_path)
     assert r.returncode == 2 and "the question is empty" in r.stderr
+
+
+def test_a_file_that_cannot_be_indexed_is_named_and_the_exit_status_says_so(settings, embedder, monkeypatch,
+                                                                            capsys):
+    import pytest
+
+    from qa import cli
+    from qa.assistant import Assistant
+
+    (settings.paths.corpus / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    monkeypatch.setattr(cli, "_assistant", lambda: Assistant(settings, embedder=embedder))
+    monkeypatch.setattr(sys, "argv", ["qa", "index"])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    out, err = capsys.readouterr()
+    assert exit_.value.code == 2
+    assert out.startswith("rebuilt: 3 added")
+    assert f"error: {settings.paths.corpus / 'image.txt'}: looks like a binary file, not text" in err

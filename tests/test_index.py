@@ -153,6 +153,16 @@ def test_a_bad_file_is_reported_and_its_indexed_version_kept(tmp_path, corpus):
     assert "empty.txt" not in loaded.data.documents
 
 
+def test_a_two_megabyte_line_is_refused_at_once_and_the_other_files_are_indexed(tmp_path, corpus):
+    (corpus / "one-line.txt").write_text("lorem ipsum dolor sit amet " * 80_000)
+    b, embedder = builder(tmp_path / "idx", KeywordEmbedder())
+    report = b.run(corpus)
+    assert dict(report.failed)["one-line.txt"].endswith(
+        "one-line.txt: a line of 2,160,000 characters is not article text (at most 100,000) "
+        "(break it into paragraphs, or raise ingest.max_line_chars)")
+    assert len(report.added) == 3 and "one-line.txt" not in IndexStore(tmp_path / "idx").load().data.documents
+
+
 def test_faiss_ranks_like_the_numpy_reference():
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(500, 32)).astype(np.float32)

@@ -40,3 +40,29 @@ def test_cjk_and_emoji_keep_exact_offsets():
     text = "滴滴出行是中国的公司。它有很多客户。 Electric cars 🚗 are popular."
     got = texts(text, "zh")
     assert "".join(got).replace(" ", "") == text.replace(" ", "")
+
+
+def test_a_megabyte_on_one_line_is_split_in_linear_time_into_bounded_pieces():
+    import time
+
+    from index.sentences import MAX_SENTENCE_CHARS
+
+    text = ("lorem ipsum dolor sit amet consectetur " * 60_000)[:2_000_000]
+    started = time.perf_counter()
+    spans = split_sentences(text, "en")
+    assert time.perf_counter() - started < 20
+    assert all(0 < s.end - s.start <= MAX_SENTENCE_CHARS for s in spans)
+    assert all(a.end <= b.start for a, b in zip(spans, spans[1:]))
+    assert all(text[s.start : s.end] == text[s.start : s.end].strip() for s in spans)
+    assert sum(len(text[s.start : s.end].split()) for s in spans) == len(text.split())  # no word lost or cut
+
+
+def test_a_long_line_of_ordinary_sentences_is_split_as_a_short_one_would_be():
+    sentence = "The council approved the budget on Tuesday after a long debate. "
+    line = sentence * 400  # 26,000 characters: three windows
+    spans = split_sentences(line, "en")
+    assert len(spans) == 400
+    assert {line[s.start : s.end] for s in spans} == {sentence.strip()}
+    chinese = "市议会周二批准了预算。" * 2_000  # no spaces after a full stop
+    spans = split_sentences(chinese, "zh")
+    assert len(spans) == 2_000 and {chinese[s.start : s.end] for s in spans} == {"市议会周二批准了预算。"}

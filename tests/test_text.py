@@ -16,7 +16,7 @@ def test_other_encoding_is_detected(tmp_path):
     text = "Die Kundenbasis ist enorm groß, das Interesse an ausländischen Autos ungebrochen. " * 5
     path = tmp_path / "latin.txt"
     path.write_bytes(text.encode("cp1252"))
-    got, encoding = read_text(path, 10_000)
+    got, encoding = read_text(path, 10_000, 100_000)
     assert got == text
     assert encoding != "utf-8"
 
@@ -25,18 +25,27 @@ def test_binary_file_is_refused_naming_the_file(tmp_path):
     path = tmp_path / "image.txt"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     with pytest.raises(IngestError, match="image.txt: looks like a binary file"):
-        read_text(path, 10_000)
+        read_text(path, 10_000, 100_000)
 
 
 def test_empty_file_is_refused(tmp_path):
     path = tmp_path / "empty.md"
     path.write_text("  \n\n ")
     with pytest.raises(IngestError, match="empty.md: the file is empty"):
-        read_text(path, 10_000)
+        read_text(path, 10_000, 100_000)
 
 
 def test_too_large_file_is_refused(tmp_path):
     path = tmp_path / "big.txt"
     path.write_text("x" * 101)
     with pytest.raises(IngestError, match="big.txt: 101 bytes is larger than the limit of 100"):
-        read_text(path, 100)
+        read_text(path, 100, 100_000)
+
+
+def test_a_line_longer_than_the_limit_is_refused_naming_the_file_and_the_setting(tmp_path):
+    path = tmp_path / "dump.txt"
+    path.write_text("Headline\n\n" + "word " * 30_000 + "\n")
+    with pytest.raises(IngestError, match=r"dump.txt: a line of 150,000 characters is not article text "
+                       r"\(at most 100,000\) \(break it into paragraphs, or raise ingest.max_line_chars\)"):
+        read_text(path, 1_000_000, 100_000)
+    assert read_text(path, 1_000_000, 150_000)[0].startswith("Headline")

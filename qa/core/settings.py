@@ -54,6 +54,12 @@ class PathSettings(_Section):
 class IngestSettings(_Section):
     extensions: tuple[str, ...] = Field((".txt", ".md"), description="File endings that are read as articles.")
     max_file_bytes: int = Field(5_000_000, gt=0, description="Larger files are refused.")
+    max_line_chars: int = Field(
+        100_000,
+        gt=0,
+        description="A file with a longer line (a paragraph of some 15,000 words: a dump, not an article) is refused; "
+        "long lines below this are segmented in bounded windows, so indexing time grows with the file's size.",
+    )
     furniture_patterns: tuple[str, ...] = Field(
         tuple(DEFAULT_FURNITURE_PATTERNS),
         description="Regular expressions; a short paragraph matching one in full is page furniture (ads, "
