@@ -10,6 +10,7 @@ An optional `catalog.toml` in the corpus folder gives a file's title, language o
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import tomllib
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ from index.text import read_text
 from qa.core.errors import IngestError
 from qa.core.records import Document
 from qa.core.settings import IngestSettings
+
+log = logging.getLogger(__name__)
 
 CATALOG = "catalog.toml"
 _TITLE_WORDS = 20
@@ -51,16 +54,25 @@ def load_catalog(corpus: Path) -> dict[str, CatalogEntry]:
     return catalog
 
 
-def corpus_files(corpus: Path, extensions: tuple[str, ...]) -> list[Path]:
-    """The article files under `corpus`, sorted; hidden files and folders are skipped."""
+def corpus_files(corpus: Path, extensions: tuple[str, ...], follow_symlinks: bool = False) -> list[Path]:
+    """The article files under `corpus`, sorted; hidden files and folders are skipped, and so is a link to a file
+    outside the corpus folder unless `follow_symlinks` (the corpus is a boundary: a server shows what is in it)."""
     if not corpus.is_dir():
         raise IngestError(f"{corpus}: no such folder", hint="create it and put .txt or .md articles in it")
+    root = corpus.resolve()
     found = []
     for path in corpus.rglob("*"):
         rel = path.relative_to(corpus)
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+        if any(part.startswith(".") for part in rel.parts) or path.suffix.lower() not in extensions:
             continue
-        if path.suffix.lower() in extensions:
+        if not follow_symlinks and not path.resolve().is_relative_to(root):
+            log.warning(
+                "%s: skipped, a link to %s outside the corpus (set ingest.follow_symlinks to read it)",
+                rel.as_posix(),
+                path.resolve(),
+            )
+            continue
+        if path.is_file():
             found.append(path)
     return sorted(found)
 
@@ -108,5 +120,5 @@ class Ingestor:
 
     def read_corpus(self, corpus: Path) -> Iterator[tuple[Path, str]]:
         """(file, doc_id) pairs; the doc_id is the path relative to the corpus, with forward slashes."""
-        for path in corpus_files(corpus, self.settings.extensions):
+        for path in corpus_files(corpus, self.settings.extensions, self.settings.follow_symlinks):
             yield path, path.relative_to(corpus).as_posix()

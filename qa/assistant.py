@@ -22,7 +22,7 @@ from index.ingest import Ingestor, corpus_files
 from index.language import detect_language
 from index.store import IndexStore, LoadedIndex
 from qa import answer_types, models
-from qa.core.errors import EmptyQuestionError, IngestError
+from qa.core.errors import EmptyQuestionError, IngestError, QuestionTooLongError
 from qa.core.records import Answer, Chunk, Citation, Conversation, Document, EmbedderIdentity, Turn
 from qa.core.settings import Settings
 from qa.evidence import Calibration
@@ -93,7 +93,7 @@ class Assistant:
     # -- indexing ----------------------------------------------------------------------
     def index(self, corpus: Path | None = None, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
         corpus = Path(corpus or self.settings.paths.corpus)
-        corpus_files(corpus, self.settings.ingest.extensions)  # a missing folder is named before models load
+        corpus_files(corpus, self.settings.ingest.extensions, True)  # a missing folder is named before models load
         with self._lock:
             return self._index_locked(corpus, rebuild, progress)
 
@@ -260,6 +260,9 @@ class Assistant:
         The assistant's lock is held until the generator ends or is closed."""
         if not question.strip():
             raise EmptyQuestionError("the question is empty")
+        limit = self.settings.chat.max_question_chars
+        if len(question) > limit:
+            raise QuestionTooLongError(f"the question has {len(question):,} characters; at most {limit:,} are read")
         with self._lock:
             self.warm_up()
             model_info = {"llm": self.llm.name, "embedder": self.embedder_identity.name}

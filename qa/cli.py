@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -20,7 +21,29 @@ EXIT_USER_ERROR = 2
 def _settings():
     from qa.core.settings import load_settings
 
-    return load_settings()
+    settings = load_settings()
+    configure_logging(settings.paths.data)
+    return settings
+
+
+OURS = {"qa", "index", "eval"}
+
+
+def configure_logging(data: Path) -> None:
+    """Everything logged, libraries' warnings included, goes to `<data>/qa.log`; only our own warnings (a skipped
+    link, an uncalibrated embedder) also reach the terminal, as one line each."""
+    data.mkdir(parents=True, exist_ok=True)
+    to_file = logging.FileHandler(data / "qa.log", encoding="utf-8")
+    to_file.setLevel(logging.INFO)
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    to_terminal = logging.StreamHandler()
+    to_terminal.setLevel(logging.WARNING)
+    to_terminal.addFilter(lambda record: record.name.split(".")[0] in OURS)
+    to_terminal.setFormatter(logging.Formatter("warning: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [to_file, to_terminal]
+    root.setLevel(logging.WARNING)
+    logging.captureWarnings(True)
 
 
 def _assistant():
@@ -72,7 +95,7 @@ def index(
         raise typer.Exit(EXIT_USER_ERROR)
 
 
-@app.command()
+@app.command(context_settings={"ignore_unknown_options": True})
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in any language.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,

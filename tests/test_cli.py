@@ -59,3 +59,48 @@ def test_a_file_that_cannot_be_indexed_is_named_and_the_exit_status_says_so(sett
     assert exit_.value.code == 2
     assert out.startswith("rebuilt: 3 added")
     assert f"error: {settings.paths.corpus / 'image.txt'}: looks like a binary file, not text" in err
+
+
+def test_a_question_that_looks_like_an_option_is_asked(settings, embedder, fake_llm, monkeypatch, capsys):
+    import pytest
+
+    from qa import cli
+    from qa.assistant import Assistant
+
+    assistant = Assistant(settings, embedder=embedder, llm=fake_llm)
+    assistant.index()
+    monkeypatch.setattr(cli, "_assistant", lambda: assistant)
+    for argv in (["ask", "-450 Millionen Kunden?"], ["ask", "--", "-450 Millionen Kunden?"],
+                 ["ask", "--json", "--wie viele Kunden?"]):
+        monkeypatch.setattr(sys, "argv", ["qa", *argv])
+        with pytest.raises(SystemExit) as exit_:
+            cli.main()
+        out, err = capsys.readouterr()
+        assert exit_.value.code == 0, err
+        assert out.strip() and "No such option" not in err
+    assert '"question": "--wie viele Kunden?"' in out
+
+
+def test_library_warnings_go_to_the_log_and_ours_to_the_terminal(tmp_path, capsys):
+    import logging
+    import warnings
+
+    from qa.cli import configure_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging(tmp_path / "data")
+        logging.getLogger("langchain_text_splitters.base").warning("Created a chunk of size 512, which is longer")
+        warnings.warn("a library's deprecation", FutureWarning, stacklevel=1)
+        logging.getLogger("index.ingest").warning("passwd.txt: skipped")
+        for handler in root.handlers:
+            handler.flush()
+    finally:
+        logging.captureWarnings(False)
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    err = capsys.readouterr().err
+    assert err == "warning: passwd.txt: skipped\n"
+    log = (tmp_path / "data" / "qa.log").read_text(encoding="utf-8")
+    assert "Created a chunk of size 512" in log and "a library's deprecation" in log and "passwd.txt" in log

@@ -50,5 +50,9 @@ class EmptyQuestionError(QAError):
     hint = 'ask something, e.g. "Who leads DiDi?"'
 
 
+class QuestionTooLongError(QAError):
+    hint = "ask one short question; the answer is looked up in the articles, not in the question"
+
+
 class ServeError(QAError):
     hint = "pass --port with a free port (or --host with an address of this machine), or stop the other server"

@@ -7,6 +7,7 @@ Relative paths are taken from the working directory.
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Literal
 
@@ -54,6 +55,9 @@ class PathSettings(_Section):
 class IngestSettings(_Section):
     extensions: tuple[str, ...] = Field((".txt", ".md"), description="File endings that are read as articles.")
     max_file_bytes: int = Field(5_000_000, gt=0, description="Larger files are refused.")
+    follow_symlinks: bool = Field(
+        False, description="Read links to files outside the corpus folder (skipped with a warning otherwise)."
+    )
     max_line_chars: int = Field(
         100_000,
         gt=0,
@@ -169,6 +173,9 @@ class ChatSettings(_Section):
         "are dropped, so a long chat never grows the model's prompt.",
     )
     max_upload_files: int = Field(20, gt=0, description="Files accepted in one upload from the browser.")
+    max_question_chars: int = Field(
+        1_000, gt=0, description="Longer questions are refused before any model sees them (the prompt must fit)."
+    )
     context_sentences: int = Field(2, ge=0, description="Sentences shown around a cited quote in the source panel.")
 
 
@@ -213,8 +220,15 @@ REMOVED = {
 
 
 def load_settings(**overrides) -> Settings:
+    config = os.environ.get("QA_CONFIG", "qa.toml")
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{config} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{config} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{config} cannot be read: {exc.strerror or exc}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -224,3 +238,9 @@ def load_settings(**overrides) -> Settings:
                 f"{os.environ.get('QA_CONFIG', 'qa.toml')}"
             ) from None
         raise ConfigError(f"bad setting {where}: {first['msg']}") from None
+    if not (settings.paths.prompts / "extract.txt").is_file():
+        raise ConfigError(
+            f"paths.prompts: {settings.paths.prompts} holds no prompts (no extract.txt)",
+            hint="point paths.prompts at the project's prompts/ folder",
+        )
+    return settings
