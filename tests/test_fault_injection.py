@@ -1,0 +1,82 @@
+"""kill -9 at random points of indexing: whatever the moment, the index on disk loads, its manifest matches its
+stored vectors, it holds one whole generation (the one before or the one being written), and it answers.
+
+`QA_FAULT_RUNS` sets the number of kills (default 12; the long version: 50 or more).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from index.store import IndexStore
+from qa.assistant import Assistant
+
+TESTS = Path(__file__).resolve().parent
+RUNS = int(os.environ.get("QA_FAULT_RUNS", "12"))
+
+INDEXER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from conftest import KeywordEmbedder
+from index.builder import IndexBuilder
+from index.store import IndexStore
+from qa.core.settings import ChunkSettings, IngestSettings
+
+embedder = KeywordEmbedder()
+builder = IndexBuilder(IndexStore(Path(sys.argv[1])), IngestSettings(), ChunkSettings(chunk_tokens=60, overlap_tokens=10),
+                       embedder.identity, lambda: embedder)
+builder.run(Path(sys.argv[2]), rebuild=True)
+"""
+
+
+def corpus_of(folder: Path, source: Path, copies: int) -> set[str]:
+    folder.mkdir()
+    articles = sorted(source.glob("*.txt"))
+    for i in range(copies):
+        text = articles[i % len(articles)].read_text(encoding="utf-8")
+        (folder / f"{i:03d}.txt").write_text(f"{text}\n\nCopy number {i}.\n", encoding="utf-8")
+    return {p.name for p in folder.glob("*.txt")}
+
+
+def test_kill_9_during_indexing_never_leaves_a_broken_index(tmp_path, corpus, settings, embedder, fake_llm):
+    index = settings.paths.index_dir
+    small = corpus_of(tmp_path / "small", corpus, 30)
+    large = corpus_of(tmp_path / "large", corpus, 31)
+    script = tmp_path / "indexer.py"
+    script.write_text(INDEXER.format(tests=str(TESTS)), encoding="utf-8")
+
+    def start(folder: Path) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, str(script), str(index), str(folder)], cwd=TESTS.parent,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    t0 = time.perf_counter()
+    first = start(tmp_path / "small")
+    assert first.wait(timeout=300) == 0, first.stderr.read().decode() if first.stderr else ""
+    whole = time.perf_counter() - t0
+    rng = random.Random(0)
+    outcomes = {"old": 0, "new": 0}
+    for run in range(RUNS):
+        folder, expected = (tmp_path / "large", large) if run % 2 == 0 else (tmp_path / "small", small)
+        before = set(IndexStore(index).load().data.documents)
+        process = start(folder)
+        time.sleep(rng.uniform(0.0, whole))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        loaded = IndexStore(index).load()  # raises if the manifest names missing or mismatched files
+        documents = set(loaded.data.documents)
+        assert documents in (before, expected), f"run {run}: a mixture of two generations"
+        assert len(loaded.dense) == len(loaded.data.chunks) == loaded.manifest.chunks
+        assert sum(len(v) for v in loaded.data.sentence_vectors.values()) == loaded.manifest.sentences
+        outcomes["new" if documents == expected and documents != before else "old"] += 1
+    print(f"kill -9 at random points of {RUNS} indexing runs ({whole:.2f} s each): {outcomes}")
+    assert sum(outcomes.values()) == RUNS
+    assistant = Assistant(settings, embedder=embedder, llm=fake_llm.enqueue("450 Millionen registrierte Kunden"))
+    assistant.index()  # an interrupted index is carried on from, incrementally
+    assert not assistant.ask("Wie viele registrierte Kunden hat DiDi?").refused
