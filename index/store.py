@@ -20,7 +20,7 @@ import numpy as np
 
 from index.lexical import LexicalIndex
 from index.vectors import FaissStore
-from qa.core.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, QAError
+from qa.core.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError, QAError
 from qa.core.records import Chunk, Document, EmbedderIdentity, IndexedDocument, Manifest, Span
 from qa.core.settings import VectorSettings
 
@@ -249,35 +249,42 @@ class IndexStore:
             "dense": f"dense-{gen}.faiss",
         }
         p = {k: self.root / v for k, v in files.items()}
-        _fsync_write(
-            p["documents"],
-            "".join(json.dumps(_doc_to_json(d), ensure_ascii=False) + "\n" for d in docs).encode("utf-8"),
-        )
-        _fsync_write(p["chunks"], "".join(json.dumps(_chunk_to_json(c)) + "\n" for c in data.chunks).encode())
-        chunk_vectors = (
-            data.chunk_vectors if data.chunk_vectors is not None else np.zeros((0, dim), np.float32)
-        ).astype(np.float32)
-        _fsync_save(p["chunk_vectors"], chunk_vectors)
-        parts = [data.sentence_vectors[d.doc_id] for d in docs]
-        flat = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, dim), np.float32)
-        _fsync_save(p["sentence_vectors"], flat)
-        FaissStore.build(chunk_vectors, self.vectors).save(p["dense"])
-        per_doc = Counter(c.doc_id for c in data.chunks)
-        manifest = Manifest(
-            schema_version=SCHEMA_VERSION,
-            generation=gen,
-            written_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            embedder=embedder,
-            chunker=chunker,
-            files=files,
-            documents={
-                d.doc_id: IndexedDocument(d.sha256, d.title, d.language, len(d.sentences), per_doc[d.doc_id])
-                for d in docs
-            },
-        )
         tmp = self.root / f"{MANIFEST}.{gen}.tmp"
-        _fsync_write(tmp, json.dumps(_manifest_to_json(manifest), indent=2, ensure_ascii=False).encode("utf-8"))
-        os.replace(tmp, self.manifest_path)
+        try:
+            _fsync_write(
+                p["documents"],
+                "".join(json.dumps(_doc_to_json(d), ensure_ascii=False) + "\n" for d in docs).encode("utf-8"),
+            )
+            _fsync_write(p["chunks"], "".join(json.dumps(_chunk_to_json(c)) + "\n" for c in data.chunks).encode())
+            chunk_vectors = (
+                data.chunk_vectors if data.chunk_vectors is not None else np.zeros((0, dim), np.float32)
+            ).astype(np.float32)
+            _fsync_save(p["chunk_vectors"], chunk_vectors)
+            parts = [data.sentence_vectors[d.doc_id] for d in docs]
+            flat = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, dim), np.float32)
+            _fsync_save(p["sentence_vectors"], flat)
+            FaissStore.build(chunk_vectors, self.vectors).save(p["dense"])
+            per_doc = Counter(c.doc_id for c in data.chunks)
+            manifest = Manifest(
+                schema_version=SCHEMA_VERSION,
+                generation=gen,
+                written_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                embedder=embedder,
+                chunker=chunker,
+                files=files,
+                documents={
+                    d.doc_id: IndexedDocument(d.sha256, d.title, d.language, len(d.sentences), per_doc[d.doc_id])
+                    for d in docs
+                },
+            )
+            _fsync_write(tmp, json.dumps(_manifest_to_json(manifest), indent=2, ensure_ascii=False).encode("utf-8"))
+            os.replace(tmp, self.manifest_path)
+        except OSError as exc:  # a full disk, a read-only folder
+            for path in [*p.values(), tmp]:
+                path.unlink(missing_ok=True)
+            raise IndexWriteError(
+                f"{self.root}: the index could not be written ({exc}); the previous one is kept"
+            ) from None
         _fsync_dir(self.root)
         self._remove_other_generations(set(files.values()))
         return manifest

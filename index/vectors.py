@@ -103,7 +103,10 @@ class FaissStore:
     def save(self, path: Path) -> None:
         import faiss
 
-        faiss.write_index(self.index, str(path))
+        try:
+            faiss.write_index(self.index, str(path))
+        except RuntimeError as exc:  # faiss reports a failed write (a full disk) as a RuntimeError
+            raise OSError(f"{path}: {str(exc).strip().splitlines()[-1]}") from None
 
     def __len__(self) -> int:
         return int(self.index.ntotal)

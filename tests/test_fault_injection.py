@@ -80,3 +80,36 @@ def test_kill_9_during_indexing_never_leaves_a_broken_index(tmp_path, corpus, se
     assistant = Assistant(settings, embedder=embedder, llm=fake_llm.enqueue("450 Millionen registrierte Kunden"))
     assistant.index()  # an interrupted index is carried on from, incrementally
     assert not assistant.ask("Wie viele registrierte Kunden hat DiDi?").refused
+
+
+def test_a_full_disk_during_a_write_leaves_the_previous_generation_live(tmp_path, corpus, settings):
+    """The file size limit (RLIMIT_FSIZE) stands in for a full disk: the write fails with EFBIG part of the way
+    through one of the generation's files."""
+    import resource
+
+    index = settings.paths.index_dir
+    small = corpus_of(tmp_path / "small", corpus, 30)
+    corpus_of(tmp_path / "large", corpus, 31)
+    script = tmp_path / "indexer.py"
+    script.write_text(INDEXER.format(tests=str(TESTS)), encoding="utf-8")
+    run = [sys.executable, str(script), str(index)]
+    assert subprocess.run([*run, str(tmp_path / "small")], cwd=TESTS.parent, timeout=300).returncode == 0
+    sizes = sorted(p.stat().st_size for p in index.iterdir() if p.suffix in {".jsonl", ".npy", ".faiss"})
+
+    def limited(limit: int):
+        def apply() -> None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead of killing
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        return apply
+
+    for limit in (1, sizes[0] // 2, sizes[len(sizes) // 2] // 2, sizes[-1] // 2):
+        done = subprocess.run([*run, str(tmp_path / "large")], cwd=TESTS.parent, preexec_fn=limited(limit),
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode != 0, done.stderr[-300:]
+        assert "IndexWriteError" in done.stderr and "the index could not be written" in done.stderr, done.stderr[-300:]
+        loaded = IndexStore(index).load()
+        assert set(loaded.data.documents) == small
+        assert len(loaded.dense) == len(loaded.data.chunks) == loaded.manifest.chunks
+        leftovers = {p.name for p in index.iterdir()} - {".lock", "manifest.json", *loaded.manifest.files.values()}
+        assert leftovers == set(), f"limit {limit}: half-written files left behind"

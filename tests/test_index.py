@@ -6,7 +6,7 @@ import pytest
 from index.builder import IndexBuilder
 from index.store import IndexStore
 from index.vectors import FaissStore, NumpyStore
-from qa.core.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from qa.core.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError
 from qa.core.records import EmbedderIdentity
 from qa.core.settings import ChunkSettings, IngestSettings
 
@@ -109,11 +109,14 @@ def test_a_crash_while_writing_leaves_the_previous_index_usable(tmp_path, corpus
         raise OSError("disk full")
 
     monkeypatch.setattr(FaissStore, "save", crash)
-    with pytest.raises(OSError):
+    files = sorted(p.name for p in (tmp_path / "idx").iterdir())
+    with pytest.raises(IndexWriteError, match=r"idx: the index could not be written \(disk full\); the previous one is "
+                       r"kept \(free disk space \(or make the folder writable\) and run `qa index` again\)"):
         b.run(corpus)
     after = IndexStore(tmp_path / "idx").load()
     assert set(after.data.documents) == set(before.data.documents)
     assert len(after.data.chunks) == len(before.data.chunks)
+    assert sorted(p.name for p in (tmp_path / "idx").iterdir()) == files  # the half-written generation is gone
 
 
 def test_damaged_data_file_is_reported(tmp_path, corpus):

@@ -34,6 +34,10 @@ class IndexMismatchError(QAError):
     hint = "run `qa index --rebuild` to rebuild the index with the configured models"
 
 
+class IndexWriteError(QAError):
+    hint = "free disk space (or make the folder writable) and run `qa index` again"
+
+
 class IndexCorruptError(QAError):
     hint = "run `qa index --rebuild`"
 
