@@ -251,8 +251,8 @@ def test_a_soak_of_8_clients_asking_25_questions_each_gives_no_error_and_no_mixe
     print(f"soak: {clients} clients x {per_client} questions, {len(errors)} errors, {len(mixed)} mixed, "
           f"{len(unsteady)} questions answered differently by different clients; client latency p50 "
           f"{statistics.median(seconds):.2f} s, p95 {seconds[int(0.95 * len(seconds)) - 1]:.2f} s")
-    # Not asserted: a different cached prompt prefix may flip a near tie of greedy decoding (tests/test_llm_greedy.py)
-    assert len(unsteady) <= len(by_question), unsteady
+    # `unsteady` is reported, not asserted: a different cached prompt prefix may flip a near tie of greedy
+    # decoding (tests/test_llm_greedy.py), so the same question may rarely get another answer.
 
 
 @pytest.mark.browser
