@@ -113,3 +113,55 @@ def test_a_full_disk_during_a_write_leaves_the_previous_generation_live(tmp_path
         assert len(loaded.dense) == len(loaded.data.chunks) == loaded.manifest.chunks
         leftovers = {p.name for p in index.iterdir()} - {".lock", "manifest.json", *loaded.manifest.files.values()}
         assert leftovers == set(), f"limit {limit}: half-written files left behind"
+
+
+UPLOADER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from conftest import FakeLLM, KeywordEmbedder, write_test_calibration
+from qa.assistant import Assistant
+from qa.core.settings import Settings
+
+data = Path(sys.argv[1])
+settings = Settings(paths={{"corpus": Path(sys.argv[2]), "data": data}},
+                    retrieval={{"translate_queries": False, "calibration": write_test_calibration(data / "c.json")}})
+Assistant(settings, embedder=KeywordEmbedder(), llm=FakeLLM()).add_documents([Path(p) for p in sys.argv[3:]])
+"""
+
+
+def test_kill_9_during_an_upload_leaves_whole_files_and_a_whole_index(tmp_path, corpus, settings, embedder,
+                                                                       fake_llm):
+    """An upload copies each file into the corpus (a temporary file, then a rename) and indexes: killed at any
+    point, the corpus holds each uploaded file whole or not at all, and the index loads and answers."""
+    Assistant(settings, embedder=embedder, llm=fake_llm).index()
+    uploads = tmp_path / "uploads"
+    names = sorted(corpus_of(uploads, corpus, 12))
+    originals = {n: (uploads / n).read_bytes() for n in names}
+    script = tmp_path / "uploader.py"
+    script.write_text(UPLOADER.format(tests=str(TESTS)), encoding="utf-8")
+    command = [sys.executable, str(script), str(settings.paths.data), str(settings.paths.corpus),
+               *(str(uploads / n) for n in names)]
+    t0 = time.perf_counter()
+    assert subprocess.run(command, cwd=TESTS.parent, timeout=300).returncode == 0
+    whole = time.perf_counter() - t0
+    rng = random.Random(1)
+    for run in range(max(4, RUNS // 2)):
+        for n in names:
+            (settings.paths.corpus / n).unlink(missing_ok=True)
+        Assistant(settings, embedder=embedder, llm=fake_llm).index()
+        process = subprocess.Popen(command, cwd=TESTS.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.0, whole))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        for n in names:
+            path = settings.paths.corpus / n
+            assert not path.exists() or path.read_bytes() == originals[n], f"run {run}: {n} half copied"
+        loaded = IndexStore(settings.paths.index_dir).load()
+        assert len(loaded.dense) == len(loaded.data.chunks) == loaded.manifest.chunks
+        assistant = Assistant(settings, embedder=embedder, llm=fake_llm)
+        report = assistant.index()  # what the upload copied is indexed now; its stray temporary files are never read
+        assert report.failed == [] and not any(name.startswith(".") for name in assistant.documents())
+        evidence = assistant.retrieve("Wie viele registrierte Kunden hat DiDi?").evidence
+        assert any("450 Millionen registrierte Kunden" in e.text for e in evidence)
+        assert assistant.ask("Wie viele registrierte Kunden hat DiDi?").text
