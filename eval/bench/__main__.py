@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     print("search at scale…", file=sys.stderr)
     sections.append(search_scaling([int(s) for s in args.sizes.split(",") if s], embed_ms))
     print("qa serve…", file=sys.stderr)
-    sections.append(serve_memory())
+    sections += serve_memory()
     args.out.write_text(render(sections, started, time.perf_counter() - t_start, args.repeats), encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
 
