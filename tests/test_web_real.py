@@ -209,48 +209,25 @@ def test_two_api_clients_at_once_get_their_own_answers(server):
 
 def test_a_soak_of_8_clients_asking_25_questions_each_gives_no_error_and_no_mixed_answer(server):
     """Every answer names the question it answers and rests on that question's own retrieval; client-side
-    latency (queueing for the one model included) is printed."""
+    latency (queueing for the one model included) is printed. The same soak as `make bench`'s."""
     import statistics
 
-    from gradio_client import Client
+    from eval.bench.process import SOAK_CLIENTS, SOAK_QUESTIONS, at_once, failed, mixed
+    from eval.metrics import percentile
 
-    from eval.gold import load_gold
-
-    questions = [q.question for q in load_gold() if not q.turns]
-    clients, per_client = 8, 25
-    results: list[tuple[str, dict | None, str, float]] = []
-    lock = threading.Lock()
-
-    def ask_all(k: int) -> None:
-        client = Client(server, verbose=False)
-        for i in range(per_client):
-            question = questions[(k * 7 + i) % len(questions)]
-            started = time.perf_counter()
-            try:
-                answer, error = client.predict(question, None, api_name="/ask"), ""
-            except Exception as exc:  # any failure counts
-                answer, error = None, repr(exc)
-            with lock:
-                results.append((question, answer, error, time.perf_counter() - started))
-
-    threads = [threading.Thread(target=ask_all, args=(k,)) for k in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=900)
-    assert len(results) == clients * per_client
-    errors = [(q, e) for q, a, e, _ in results if e or a is None]
-    assert errors == []
-    mixed = [q for q, a, _, _ in results if a is not None and (a["question"] != q or a["rewritten"] != q)]
-    assert mixed == []
+    asked = at_once(server)
+    assert len(asked) == SOAK_CLIENTS * SOAK_QUESTIONS
+    assert failed(asked) == []
+    assert mixed(asked) == []
+    assert [a.question for a in asked if a.answer and a.answer["rewritten"] != a.question] == []
     by_question: dict[str, set[str]] = {}
-    for q, a, _, _ in results:
-        by_question.setdefault(q, set()).add(a["answer"] if a else "")
+    for a in asked:
+        by_question.setdefault(a.question, set()).add(a.answer["answer"] if a.answer else "")
     unsteady = {q: sorted(answers) for q, answers in by_question.items() if len(answers) > 1}
-    seconds = sorted(s for *_, s in results)
-    print(f"soak: {clients} clients x {per_client} questions, {len(errors)} errors, {len(mixed)} mixed, "
+    seconds = [a.seconds for a in asked]
+    print(f"soak: {SOAK_CLIENTS} clients x {SOAK_QUESTIONS} questions, 0 errors, 0 mixed, "
           f"{len(unsteady)} questions answered differently by different clients; client latency p50 "
-          f"{statistics.median(seconds):.2f} s, p95 {seconds[int(0.95 * len(seconds)) - 1]:.2f} s")
+          f"{statistics.median(seconds):.2f} s, p95 {percentile(seconds, 95):.2f} s")
     # `unsteady` is reported, not asserted: a different cached prompt prefix may flip a near tie of greedy
     # decoding (tests/test_llm_greedy.py), so the same question may rarely get another answer.
 

@@ -8,9 +8,11 @@ import os
 import statistics
 import subprocess
 import time
+from dataclasses import dataclass
 
 from eval.bench import QA, ROOT
 from eval.bench.report import Figure, Section, fmt, peak_rss_mb
+from eval.metrics import percentile
 
 QUESTION = "How many registered customers does DiDi serve?"
 
@@ -54,47 +56,72 @@ def cold_start(repeats: int) -> Section:
 SOAK_CLIENTS, SOAK_QUESTIONS = 8, 25
 
 
-def soak(url: str) -> tuple[list[float], list[float], int, int]:
-    """Client-side seconds of the gold questions asked by one client in turn (the reference), then by
-    SOAK_CLIENTS clients at once, SOAK_QUESTIONS each; with the errors and the answers naming another question."""
+@dataclass(frozen=True)
+class Asked:
+    """One question through the web API, as its client saw it: the answer (None when the call failed) and the
+    seconds it waited."""
+
+    question: str
+    answer: dict | None
+    seconds: float
+
+
+def gold_questions() -> list[str]:
+    from eval.gold import load_gold
+
+    return [q.question for q in load_gold() if not q.turns]
+
+
+def ask(client, question: str) -> Asked:
+    t0 = time.perf_counter()
+    try:
+        answer = client.predict(question, None, api_name="/ask")
+    except Exception:  # counted, whatever it is
+        answer = None
+    return Asked(question, answer, time.perf_counter() - t0)
+
+
+def in_turn(url: str, n: int = SOAK_QUESTIONS) -> list[Asked]:
+    """The first `n` gold questions asked by one client, one after another."""
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    return [ask(client, question) for question in gold_questions()[:n]]
+
+
+def at_once(url: str, clients: int = SOAK_CLIENTS, per_client: int = SOAK_QUESTIONS) -> list[Asked]:
+    """`clients` gradio clients asking `per_client` gold questions each, all at the same time (each starts at its
+    own place in the list)."""
     import threading
 
     from gradio_client import Client
 
-    from eval.gold import load_gold
-
-    questions = [q.question for q in load_gold() if not q.turns]
-    alone: list[float] = []
-    together: list[float] = []
-    problems = {"errors": 0, "mixed": 0}
+    questions = gold_questions()
+    asked: list[Asked] = []
     lock = threading.Lock()
 
-    def ask(client: Client, question: str, into: list[float]) -> None:
-        t0 = time.perf_counter()
-        try:
-            answer = client.predict(question, None, api_name="/ask")
-        except Exception:  # counted, whatever it is
-            answer = None
-        with lock:
-            into.append(time.perf_counter() - t0)
-            problems["errors"] += answer is None
-            problems["mixed"] += answer is not None and answer["question"] != question
-
-    single = Client(url, verbose=False)
-    for question in questions[:SOAK_QUESTIONS]:
-        ask(single, question, alone)
-
-    def client_run(k: int) -> None:
+    def run(k: int) -> None:
         client = Client(url, verbose=False)
-        for i in range(SOAK_QUESTIONS):
-            ask(client, questions[(k * 7 + i) % len(questions)], together)
+        for i in range(per_client):
+            one = ask(client, questions[(k * 7 + i) % len(questions)])
+            with lock:
+                asked.append(one)
 
-    threads = [threading.Thread(target=client_run, args=(k,)) for k in range(SOAK_CLIENTS)]
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return alone, together, problems["errors"], problems["mixed"]
+    return asked
+
+
+def failed(asked: list[Asked]) -> list[Asked]:
+    return [a for a in asked if a.answer is None]
+
+
+def mixed(asked: list[Asked]) -> list[Asked]:
+    """Answers that name another question than the one asked."""
+    return [a for a in asked if a.answer is not None and a.answer["question"] != a.question]
 
 
 def serve_memory() -> list[Section]:
@@ -118,7 +145,8 @@ def serve_memory() -> list[Section]:
         for q in (QUESTION, "Wer ist der CEO von DiDi?", "What is the price of a DiDi ride?"):
             client.predict(q, None, api_name="/ask")
         peak = peak_rss_mb(proc.pid)
-        alone, together, errors, mixed = soak(f"http://127.0.0.1:{port}/")
+        url = f"http://127.0.0.1:{port}/"
+        alone, together = [a.seconds for a in in_turn(url)], at_once(url)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -133,22 +161,22 @@ def serve_memory() -> list[Section]:
             Figure("after three answers", [peak], "MB"),
         ],
     )
-    p95 = sorted(together)[max(0, int(0.95 * len(together)) - 1)]
+    seconds = [a.seconds for a in together]
     reference = f"one client asking {len(alone)} of them in turn: {fmt(statistics.median(alone))} s"
     many = Section(
         "Many clients at once (`qa serve`)",
         f"{SOAK_CLIENTS} gradio clients ask {SOAK_QUESTIONS} gold questions each through the web API at the same "
-        f"time; the one model answers one question at a time, so a client waits for the others. Errors: {errors}; "
-        f"answers naming another question than the one asked: {mixed}.",
+        f"time; the one model answers one question at a time, so a client waits for the others. Errors: "
+        f"{len(failed(together))}; answers naming another question than the one asked: {len(mixed(together))}.",
         [
             Figure(
                 "client latency, p50",
-                together,
+                seconds,
                 "s",
                 reference,
-                f"{statistics.median(together) / statistics.median(alone):.1f}× one client",
+                f"{statistics.median(seconds) / statistics.median(alone):.1f}× one client",
             ),
-            Figure("client latency, p95", [p95], "s"),
+            Figure("client latency, p95", [percentile(seconds, 95)], "s"),
         ],
     )
     return [memory, many]
