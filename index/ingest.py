@@ -65,11 +65,12 @@ def corpus_files(corpus: Path, extensions: tuple[str, ...], follow_symlinks: boo
         rel = path.relative_to(corpus)
         if any(part.startswith(".") for part in rel.parts) or path.suffix.lower() not in extensions:
             continue
-        if not follow_symlinks and not path.resolve().is_relative_to(root):
+        target = path.resolve()
+        if not follow_symlinks and not target.is_relative_to(root):
             log.warning(
                 "%s: skipped, a link to %s outside the corpus (set ingest.follow_symlinks to read it)",
                 rel.as_posix(),
-                path.resolve(),
+                target,
             )
             continue
         if path.is_file():

@@ -53,7 +53,8 @@ class LoadedIndex:
             )
 
 
-def _manifest_to_json(m: Manifest) -> dict:
+def manifest_json(m: Manifest) -> dict:
+    """The manifest as `manifest.json` holds it (and `qa info --json` shows it)."""
     return {
         "schema_version": m.schema_version,
         "generation": m.generation,
@@ -67,7 +68,7 @@ def _manifest_to_json(m: Manifest) -> dict:
 
 
 def _manifest_from_json(raw: object) -> Manifest:
-    """Raises ValueError for anything but the shape `_manifest_to_json` writes."""
+    """Raises ValueError for anything but the shape `manifest_json` writes."""
     if not isinstance(raw, dict):
         raise ValueError(f"the manifest is a JSON object, not {type(raw).__name__}")
     try:
@@ -277,7 +278,7 @@ class IndexStore:
                     for d in docs
                 },
             )
-            _fsync_write(tmp, json.dumps(_manifest_to_json(manifest), indent=2, ensure_ascii=False).encode("utf-8"))
+            _fsync_write(tmp, json.dumps(manifest_json(manifest), indent=2, ensure_ascii=False).encode("utf-8"))
             os.replace(tmp, self.manifest_path)
         except OSError as exc:  # a full disk, a read-only folder
             for path in [*p.values(), tmp]:

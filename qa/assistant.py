@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -20,7 +20,7 @@ from index.builder import IndexBuilder, IndexReport, Progress
 from index.embed import Embedder
 from index.ingest import Ingestor, corpus_files
 from index.language import detect_language
-from index.store import IndexStore, LoadedIndex
+from index.store import IndexStore, LoadedIndex, manifest_json
 from qa import answer_types, models
 from qa.core.errors import EmptyQuestionError, IngestError, QuestionTooLongError
 from qa.core.records import Answer, Chunk, Citation, Conversation, Document, EmbedderIdentity, Turn
@@ -144,7 +144,7 @@ class Assistant:
 
     def passage(self, citation: Citation) -> Passage:
         """The cited quote in its context, for a reader checking the source."""
-        document = self.loaded_index().data.documents[citation.doc_id]
+        document = self.documents()[citation.doc_id]
         return passage(document, citation, self.settings.chat.context_sentences)
 
     def loaded_index(self) -> LoadedIndex:
@@ -284,13 +284,8 @@ class Assistant:
             "llm": str(models.llm_path(s)),
         }
         if self.store.exists():
-            m = self.store.read_manifest()
-            out["indexed"] = {
-                "written_at": m.written_at,
-                "embedder": m.embedder.to_json(),
-                "counts": {"documents": len(m.documents), "chunks": m.chunks, "sentences": m.sentences},
-                "documents": {doc_id: asdict(d) for doc_id, d in m.documents.items()},
-            }
+            manifest = manifest_json(self.store.read_manifest())
+            out["indexed"] = {k: manifest[k] for k in ("written_at", "embedder", "counts", "documents")}
         else:
             out["indexed"] = None
         return out
