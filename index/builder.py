@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.budget import FileBudget
 from index.embed import Embedder
 from index.ingest import Ingestor, load_catalog, sha256_of
 from index.store import IndexData, IndexStore
@@ -84,7 +85,7 @@ class IndexBuilder:
         report = IndexReport()
         catalog = load_catalog(corpus)
         with self.store.lock():
-            files = [(path, doc_id, sha256_of(path)) for path, doc_id in self.ingestor.read_corpus(corpus)]
+            files = [(path, doc_id, _sha256_or_none(path)) for path, doc_id in self.ingestor.read_corpus(corpus)]
             if not rebuild and self.store.exists():
                 manifest = self.store.read_manifest()
                 if manifest.embedder == self.embedder_id and manifest.chunker == self.chunker_id:
@@ -95,7 +96,7 @@ class IndexBuilder:
             return self._update(files, old, catalog, report, progress)
 
     def _nothing_changed(
-        self, files: list[tuple[Path, str, str]], manifest: Manifest, catalog, report: IndexReport
+        self, files: list[tuple[Path, str, str | None]], manifest: Manifest, catalog, report: IndexReport
     ) -> bool:
         """The cheap check: hashes only, no index or model loaded."""
         indexed = manifest.documents
@@ -122,7 +123,7 @@ class IndexBuilder:
 
     def _update(
         self,
-        files: list[tuple[Path, str, str]],
+        files: list[tuple[Path, str, str | None]],
         old: IndexData | None,
         catalog,
         report: IndexReport,
@@ -148,30 +149,37 @@ class IndexBuilder:
         for doc_id in keep:
             self._carry(old, doc_id, rows, data, vectors)
         read = []
+        budget_s = self.ingestor.settings.max_seconds_per_file
         for path, doc_id in todo:
+            budget = FileBudget(path, budget_s)
             try:
-                read.append(self.ingestor.read(path, doc_id, catalog.get(doc_id)))
+                with budget:
+                    read.append((self.ingestor.read(path, doc_id, catalog.get(doc_id), budget), budget))
             except IngestError as exc:
-                report.failed.append((doc_id, str(exc)))
-                if doc_id in old_docs:
-                    self._carry(old, doc_id, rows, data, vectors)
+                self._fail(doc_id, exc, old, rows, data, vectors, report)
         if read:  # the embedder loads only when a file was read: a bad file alone is reported at once
             embedder = self._get_embedder()
             # langchain's import costs 0.3 s that an unchanged corpus never needs
             from index.chunking import SentenceChunker
 
             chunker = SentenceChunker(embedder.count_tokens, self.chunking.chunk_tokens, self.chunking.overlap_tokens)
-            for i, doc in enumerate(read):
+            for i, (doc, budget) in enumerate(read):
                 doc_id = doc.doc_id
                 if progress:
                     progress(i, len(read), doc_id)
-                chunks = chunker.chunk_document(doc, doc.regions)
+                try:
+                    with budget:
+                        chunks = chunker.chunk_document(doc, doc.regions)
+                        budget.check()
+                        chunk_vectors = _encode(embedder, [c.text for c in chunks], budget)
+                        sentence_vectors = _encode(embedder, [doc.text[s.start : s.end] for s in doc.sentences], budget)
+                except IngestError as exc:
+                    self._fail(doc_id, exc, old, rows, data, vectors, report)
+                    continue
                 data.documents[doc_id] = doc
                 data.chunks.extend(chunks)
-                vectors.append(embedder.encode_documents([c.text for c in chunks]))
-                data.sentence_vectors[doc_id] = embedder.encode_documents(
-                    [doc.text[s.start : s.end] for s in doc.sentences]
-                )
+                vectors.append(chunk_vectors)
+                data.sentence_vectors[doc_id] = sentence_vectors
                 (report.updated if doc_id in old_docs else report.added).append(doc_id)
         if progress:
             progress(len(read), len(read), "")
@@ -184,6 +192,22 @@ class IndexBuilder:
             report.written = True
         return report
 
+    @classmethod
+    def _fail(
+        cls,
+        doc_id: str,
+        exc: IngestError,
+        old: IndexData,
+        rows: dict[str, int],
+        data: IndexData,
+        vectors: list[np.ndarray],
+        report: IndexReport,
+    ) -> None:
+        """Reports the file; its earlier version, if any, stays searchable."""
+        report.failed.append((doc_id, str(exc)))
+        if doc_id in old.documents:
+            cls._carry(old, doc_id, rows, data, vectors)
+
     @staticmethod
     def _carry(old: IndexData, doc_id: str, rows: dict[str, int], data: IndexData, vectors: list[np.ndarray]) -> None:
         assert old.chunk_vectors is not None, "an index read from disk has its vectors"
@@ -192,3 +216,23 @@ class IndexBuilder:
         data.chunks.extend(chunks)
         vectors.append(old.chunk_vectors[[rows[c.chunk_id] for c in chunks]])
         data.sentence_vectors[doc_id] = old.sentence_vectors[doc_id]
+
+
+def _sha256_or_none(path: Path) -> str | None:
+    """None for a file that cannot be read now: it counts as changed, and reading it reports why."""
+    try:
+        return sha256_of(path)
+    except IngestError:
+        return None
+
+
+ENCODE_BATCH = 256
+
+
+def _encode(embedder: Embedder, texts: list[str], budget: FileBudget) -> np.ndarray:
+    """Embeds in slices so that the file's time budget is checked between them."""
+    parts = []
+    for i in range(0, len(texts), ENCODE_BATCH):
+        parts.append(embedder.encode_documents(texts[i : i + ENCODE_BATCH]))
+        budget.check()
+    return np.concatenate(parts) if parts else embedder.encode_documents([])

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.budget import FileBudget
 from index.furniture import FurnitureFilter
 from index.language import detect_language
 from index.sentences import split_sentences
@@ -79,7 +80,10 @@ def corpus_files(corpus: Path, extensions: tuple[str, ...], follow_symlinks: boo
 
 
 def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def derive_title(text: str, first_sentence_end: int) -> str:
@@ -96,15 +100,18 @@ class Ingestor:
         self.settings = settings
         self.furniture = FurnitureFilter(settings.furniture_patterns, settings.furniture_max_words)
 
-    def read(self, path: Path, doc_id: str, entry: CatalogEntry | None = None) -> Document:
+    def read(
+        self, path: Path, doc_id: str, entry: CatalogEntry | None = None, budget: FileBudget | None = None
+    ) -> Document:
         entry = entry or CatalogEntry()
+        check = budget.check if budget else None
         text, _encoding = read_text(path, self.settings.max_file_bytes, self.settings.max_line_chars)
         regions = self.furniture.kept_regions(text)
         if not regions:
             raise IngestError(f"{path}: nothing is left once page furniture is removed")
         kept = "\n\n".join(text[r.start : r.end] for r in regions)
         language = entry.language or detect_language(kept, self.settings.languages)
-        sentences = tuple(s for r in regions for s in split_sentences(text[r.start : r.end], language, offset=r.start))
+        sentences = tuple(s for r in regions for s in split_sentences(text[r.start : r.end], language, r.start, check))
         if not sentences:
             raise IngestError(f"{path}: no sentences found")
         title = entry.title or derive_title(text[regions[0].start :], sentences[0].end - regions[0].start)

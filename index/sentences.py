@@ -7,6 +7,7 @@ its own offsets can drift on repeated text, so offsets are found here by walking
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from qa.core.records import Span
@@ -55,17 +56,19 @@ def _segmenter(language: str):
     return pysbd.Segmenter(language=language if language in _PYSBD_LANGUAGES else "en", clean=False)
 
 
-def split_sentences(text: str, language: str, offset: int = 0) -> list[Span]:
+def split_sentences(text: str, language: str, offset: int = 0, check: Callable[[], None] | None = None) -> list[Span]:
     """Sentences of `text` as spans (shifted by `offset`), trimmed of surrounding white space.
 
     Line breaks inside a paragraph region are hard boundaries: headlines and list items are not
-    run together with the sentence that follows them.
+    run together with the sentence that follows them. `check` is called before each window (a time budget).
     """
     spans: list[Span] = []
     line_start = 0
     for line in text.split("\n"):
         if line.strip():
             for start, end in _windows(line):
+                if check:
+                    check()
                 for span in _split_line(line[start:end], language, offset + line_start + start):
                     spans.extend(_capped(text, span, offset))
         line_start += len(line) + 1

@@ -34,11 +34,11 @@ def read_text(path: Path, max_bytes: int, max_line_chars: int) -> tuple[str, str
     """Reads and normalises one file; every refusal names the file."""
     try:
         size = path.stat().st_size
+        if size > max_bytes:
+            raise IngestError(f"{path}: {size} bytes is larger than the limit of {max_bytes}")
+        data = path.read_bytes()
     except OSError as exc:
-        raise IngestError(f"{path}: cannot read ({exc.strerror})") from None
-    if size > max_bytes:
-        raise IngestError(f"{path}: {size} bytes is larger than the limit of {max_bytes}")
-    data = path.read_bytes()
+        raise IngestError(f"{path}: cannot read ({exc.strerror or exc})") from None
     text, encoding = decode(data, str(path))
     text = normalise(text)
     if not text.strip():

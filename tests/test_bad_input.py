@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import KeywordEmbedder
 
 from qa.assistant import Assistant
 from qa.core.errors import QAError
@@ -244,3 +245,86 @@ def test_a_damaged_index_file_gets_one_line_that_says_to_rebuild(indexed, settin
 
 def test_the_table_is_as_long_as_promised():
     assert len(FILES + CATALOG + QUESTIONS + SETTINGS + INDEX_FILES) + 1 >= 40
+
+
+class SlowEmbedder(KeywordEmbedder):
+    """Each call to embed documents takes one second of a fake clock."""
+
+    def __init__(self, now: list[float]):
+        super().__init__()
+        self.now = now
+
+    def encode_documents(self, texts):
+        self.now[0] += 1.0
+        return super().encode_documents(texts)
+
+
+def _paragraphs(n: int) -> str:
+    return "\n\n".join(f"Paragraph {i} says that the fleet grew by {i} cars in the year." for i in range(n))
+
+
+def test_a_file_over_its_time_budget_is_reported_and_the_others_are_indexed(settings, fake_llm, monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr("index.budget.clock", lambda: now[0])
+    settings = settings.model_copy(
+        update={"ingest": settings.ingest.model_copy(update={"max_seconds_per_file": 2.5})}
+    )
+    a = Assistant(settings, embedder=SlowEmbedder(now), llm=fake_llm)
+    corpus = settings.paths.corpus
+    (corpus / "long.txt").write_text(_paragraphs(10), encoding="utf-8")
+    assert len(a.index().added) == 4  # two calls (passages, sentences): 2 s each
+    (corpus / "long.txt").write_text(_paragraphs(600), encoding="utf-8")  # 600 sentences: 3 calls and more
+    (corpus / "new.txt").write_text(_paragraphs(3), encoding="utf-8")
+    report = a.index()
+    assert report.failed == [
+        ("long.txt", f"{corpus}/long.txt: not indexed, it needed more than 2.5 s, the time budget for one file "
+                     "(split it into smaller files, or raise ingest.max_seconds_per_file)")
+    ]
+    assert report.added == ["new.txt"] and report.written
+    assert "Paragraph 9 says" in a.documents()["long.txt"].text  # the earlier version stays
+    assert "Paragraph 599" not in a.documents()["long.txt"].text
+
+
+def test_the_budget_stops_segmenting_a_long_file(settings, embedder, fake_llm, monkeypatch):
+    import index.sentences
+
+    now, windows = [0.0], []
+    split_line = index.sentences._split_line
+
+    def slow_split(line, language, offset):  # each window of a line costs 0.1 s
+        now[0] += 0.1
+        windows.append(line)
+        return split_line(line, language, offset)
+
+    monkeypatch.setattr("index.budget.clock", lambda: now[0])
+    monkeypatch.setattr(index.sentences, "_split_line", slow_split)
+    settings = settings.model_copy(
+        update={"ingest": settings.ingest.model_copy(update={"max_seconds_per_file": 5.0})}
+    )
+    (settings.paths.corpus / "lines.txt").write_text(("word " * 1_500 + "\n") * 100, encoding="utf-8")  # 2 windows a line
+    a = Assistant(settings, embedder=embedder, llm=fake_llm)
+    report = a.index()
+    assert [name for name, _ in report.failed] == ["lines.txt"]
+    assert "not indexed, it needed more than 5 s, the time budget for one file" in report.failed[0][1]
+    assert sum(w.startswith("word") for w in windows) == 51  # the 51st passed the budget; 149 were never segmented
+    assert len(a.documents()) == 3
+
+
+def test_a_file_that_cannot_be_read_is_named_and_its_earlier_version_stays(indexed, settings, monkeypatch):
+    import errno
+
+    corpus = settings.paths.corpus
+    target = corpus / "000_d8de29d23dcd1c5d.txt"
+    before = indexed.documents()[target.name].text
+    target.write_text(before + "\nA new closing line.\n", encoding="utf-8")
+    read_bytes = Path.read_bytes
+
+    def locked(self):
+        if self.name == target.name:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", locked)
+    report = indexed.index()
+    assert report.failed == [(target.name, f"{target}: cannot read (Permission denied) {FIX}")]
+    assert indexed.documents()[target.name].text == before

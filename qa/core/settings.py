@@ -64,6 +64,12 @@ class IngestSettings(_Section):
         description="A file with a longer line (a paragraph of some 15,000 words: a dump, not an article) is refused; "
         "long lines below this are segmented in bounded windows, so indexing time grows with the file's size.",
     )
+    max_seconds_per_file: float = Field(
+        600.0,
+        gt=0,
+        description="A file that takes longer to read, segment and embed is reported and left out (its earlier "
+        "version, if any, stays); the other files are indexed. A 5 MB text takes some 15 minutes on 2 cores.",
+    )
     furniture_patterns: tuple[str, ...] = Field(
         tuple(DEFAULT_FURNITURE_PATTERNS),
         description="Regular expressions; a short paragraph matching one in full is page furniture (ads, "
