@@ -16,13 +16,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from index.budget import FileBudget
 from index.builder import IndexBuilder, IndexReport, Progress
 from index.embed import Embedder
 from index.ingest import Ingestor, corpus_files
 from index.language import detect_language
 from index.store import IndexStore, LoadedIndex, manifest_json
 from qa import answer_types, models
-from qa.core.errors import EmptyQuestionError, IngestError, QuestionTooLongError
+from qa.core.errors import EmptyQuestionError, IndexMissingError, IngestError, QuestionTooLongError
 from qa.core.records import Answer, Chunk, Citation, Conversation, Document, EmbedderIdentity, Turn
 from qa.core.settings import Settings
 from qa.evidence import Calibration
@@ -120,15 +121,15 @@ class Assistant:
                 if path.suffix.lower() not in ingest.extensions:
                     report.refused.append((name, f"{name}: only {', '.join(ingest.extensions)} files can be added"))
                     continue
+                if name.startswith("."):
+                    report.refused.append((name, f"{name}: a hidden file (its name starts with a dot) is never read"))
+                    continue
                 try:
-                    ingestor.read(path, name)
+                    ingestor.read(path, name, budget=FileBudget(name, ingest.max_seconds_per_file))
+                    save_atomically(path, corpus / name)
                 except IngestError as exc:
                     report.refused.append((name, str(exc.args[0]).replace(str(path), name)))
                     continue
-                fd, tmp = tempfile.mkstemp(dir=corpus, prefix=f".{name}.", suffix=".part")
-                os.close(fd)
-                shutil.copyfile(path, tmp)
-                os.replace(tmp, corpus / name)
                 report.saved.append(name)
             if report.saved:
                 report.index = self._index_locked(corpus, False, progress)
@@ -144,7 +145,11 @@ class Assistant:
 
     def passage(self, citation: Citation) -> Passage:
         """The cited quote in its context, for a reader checking the source."""
-        document = self.documents()[citation.doc_id]
+        document = self.documents().get(citation.doc_id)
+        if document is None:
+            raise IndexMissingError(
+                f"{citation.doc_id} is no longer in the index", hint="ask again to cite what the index holds now"
+            )
         return passage(document, citation, self.settings.chat.context_sentences)
 
     def loaded_index(self) -> LoadedIndex:
@@ -289,3 +294,15 @@ class Assistant:
         else:
             out["indexed"] = None
         return out
+
+
+def save_atomically(source: Path, dest: Path) -> None:
+    """Copies `source` to `dest` through a hidden temporary file: a reader sees the old file or the new one."""
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, dest)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise IngestError(f"{dest.name}: cannot be saved into the corpus ({exc.strerror or exc})") from None

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from qa.core.errors import QAError
+from qa.core.errors import ConfigError, QAError, UnexpectedError
 from qa.present import answer_json, format_answer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions about your articles.")
@@ -32,13 +32,18 @@ OURS = {"qa", "index", "eval"}
 def configure_logging(data: Path) -> None:
     """Everything logged, libraries' warnings included, goes to `<data>/qa.log`; only our own warnings (a skipped
     link, an uncalibrated embedder) also reach the terminal, as one line each."""
-    data.mkdir(parents=True, exist_ok=True)
-    to_file = logging.FileHandler(data / "qa.log", encoding="utf-8")
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+        to_file = logging.FileHandler(data / "qa.log", encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"paths.data: cannot write to {data} ({exc.strerror or exc})", hint="point paths.data at a writable folder"
+        ) from None
     to_file.setLevel(logging.INFO)
     to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     to_terminal = logging.StreamHandler()
     to_terminal.setLevel(logging.WARNING)
-    to_terminal.addFilter(lambda record: record.name.split(".")[0] in OURS)
+    to_terminal.addFilter(lambda record: record.name.split(".")[0] in OURS and not record.exc_info)
     to_terminal.setFormatter(logging.Formatter("warning: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [to_file, to_terminal]
@@ -298,13 +303,23 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         sys.exit(130)
-    except Exception as exc:  # click's usage errors
+    except Exception as exc:
         import click
 
-        if isinstance(exc, click.ClickException):
+        if isinstance(exc, click.ClickException):  # usage errors
             exc.show()
             sys.exit(exc.exit_code)
-        raise
+        log_file = next(
+            (h.baseFilename for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)), None
+        )
+        if log_file:
+            logging.getLogger(__name__).error("unexpected error", exc_info=exc)
+        else:
+            import traceback
+
+            traceback.print_exception(exc)
+        typer.echo(f"error: {UnexpectedError.of(exc, log_file or 'the traceback above')}", err=True)
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 
 

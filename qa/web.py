@@ -8,6 +8,7 @@ waiting tab its place instead of blocking a worker.
 from __future__ import annotations
 
 import html
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -17,10 +18,12 @@ import gradio as gr
 
 from qa.assistant import Assistant, Token
 from qa.core import protocol
-from qa.core.errors import QAError, ServeError
+from qa.core.errors import QAError, RequestError, ServeError, UnexpectedError
 from qa.core.languages import LANGUAGE_NAMES
 from qa.core.records import Answer, Conversation, Turn
 from qa.present import Passage, answer_json
+
+log = logging.getLogger(__name__)
 
 GROUP = "assistant"
 MODES = {
@@ -72,6 +75,14 @@ if (!window.__qaCiteListening) {
 """
 
 
+def as_qa_error(exc: Exception, data: Path) -> QAError:
+    """The web app's error boundary: a QAError as it is, anything else logged with its traceback."""
+    if isinstance(exc, QAError):
+        return exc
+    log.error("unexpected error in the web app", exc_info=exc)
+    return UnexpectedError.of(exc, data / "qa.log")
+
+
 def new_session(conversation: Conversation) -> dict:
     return {"conversation": conversation, "citations": {}, "answers": 0}
 
@@ -82,6 +93,9 @@ class ChatApp:
     def __init__(self, assistant: Assistant):
         self.assistant = assistant
         self.settings = assistant.settings
+
+    def error(self, exc: Exception) -> QAError:
+        return as_qa_error(exc, Path(self.settings.paths.data))
 
     # -- answering -----------------------------------------------------------------------
     def respond(self, message: str, messages: list[dict], session: dict) -> Iterator[tuple[str, list, dict]]:
@@ -101,8 +115,8 @@ class ChatApp:
                     yield "", [*messages, pending], session
                 else:
                     answer = event
-        except QAError as exc:
-            yield "", [*messages, {"role": "assistant", "content": error_html(exc)}], session
+        except Exception as exc:
+            yield "", [*messages, {"role": "assistant", "content": error_html(self.error(exc))}], session
             return
         assert answer is not None
         session = dict(session)
@@ -128,8 +142,8 @@ class ChatApp:
             return EMPTY_PANEL
         try:
             return passage_html(self.assistant.passage(citation), citation.n, key.split(":")[0])
-        except QAError as exc:
-            return error_html(exc)
+        except Exception as exc:
+            return error_html(self.error(exc))
 
     def new_conversation(self) -> tuple[list, dict, str]:
         return [], new_session(self.assistant.conversation()), EMPTY_PANEL
@@ -148,8 +162,8 @@ class ChatApp:
 
         try:
             report = self.assistant.add_documents(paths, progress=report_progress)
-        except QAError as exc:
-            return f"**Nothing added:** {html.escape(str(exc))}", None
+        except Exception as exc:
+            return f"**Nothing added:** {html.escape(str(self.error(exc)))}", None
         lines = []
         if report.saved:
             idx = report.index
@@ -159,19 +173,43 @@ class ChatApp:
             )
         for name, reason in report.refused:
             lines.append(f"**Refused** {html.escape(name)}: {html.escape(reason)}")
+        for name, reason in report.index.failed if report.index else []:
+            lines.append(f"**Not indexed** {html.escape(name)}: {html.escape(reason)}")
         return "\n\n".join(lines), None
 
     # -- API ---------------------------------------------------------------------------------
     def ask_api(self, question: str, history: list[dict] | None = None) -> dict:
         """Answer a question with citations. `history`: earlier turns as {"question", "answer"} objects."""
-        conversation = self.assistant.conversation(
-            [Turn(t.get("question", ""), t.get("answer", "")) for t in history or []]
-        )
         try:
-            answer = self.assistant.ask(question, conversation)
-        except QAError as exc:
-            raise gr.Error(str(exc)) from None
+            answer = self.assistant.ask(api_question(question), self.assistant.conversation(api_history(history)))
+        except Exception as exc:
+            raise gr.Error(str(self.error(exc))) from None
         return answer_json(answer)
+
+
+def api_question(question: object) -> str:
+    if not isinstance(question, str):
+        raise RequestError(f"question: expected text, got {type(question).__name__}")
+    return question
+
+
+def api_history(history: object) -> list[Turn]:
+    if history is None:
+        return []
+    if not isinstance(history, list):
+        raise RequestError(f"history: expected a list of {{question, answer}} objects, got {type(history).__name__}")
+    turns = []
+    for i, turn in enumerate(history):
+        if not isinstance(turn, dict):
+            raise RequestError(f"history[{i}]: expected a {{question, answer}} object, got {type(turn).__name__}")
+        extra = set(turn) - {"question", "answer"}
+        if extra:
+            raise RequestError(f"history[{i}]: unknown field {sorted(extra)[0]!r} (only question and answer)")
+        for field in ("question", "answer"):
+            if not isinstance(turn.get(field, ""), str):
+                raise RequestError(f"history[{i}].{field}: expected text, got {type(turn[field]).__name__}")
+        turns.append(Turn(turn.get("question", ""), turn.get("answer", "")))
+    return turns
 
 
 # -- rendering -----------------------------------------------------------------------------

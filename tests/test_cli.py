@@ -104,3 +104,42 @@ def test_library_warnings_go_to_the_log_and_ours_to_the_terminal(tmp_path, capsy
     assert err == "warning: passwd.txt: skipped\n"
     log = (tmp_path / "data" / "qa.log").read_text(encoding="utf-8")
     assert "Created a chunk of size 512" in log and "a library's deprecation" in log and "passwd.txt" in log
+
+
+def test_a_data_folder_that_cannot_be_written_is_one_line(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    r = run(["info"], tmp_path, QA_PATHS__DATA=str(tmp_path / "file" / "data"))
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        f"error: paths.data: cannot write to {tmp_path}/file/data (Not a directory) "
+        "(point paths.data at a writable folder)")
+
+
+def test_a_bug_is_one_line_and_its_traceback_goes_to_the_log(settings, monkeypatch, capsys):
+    import logging
+
+    import pytest
+
+    from qa import cli
+
+    def broken():
+        cli.configure_logging(settings.paths.data)
+        raise RuntimeError("boom")
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    monkeypatch.setattr(cli, "_assistant", broken)
+    monkeypatch.setattr(sys, "argv", ["qa", "ask", "Wer?"])
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            cli.main()
+        for handler in root.handlers:
+            handler.flush()
+    finally:
+        logging.captureWarnings(False)
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    log = settings.paths.data / "qa.log"
+    assert exit_.value.code == 1
+    assert capsys.readouterr().err == f"error: unexpected RuntimeError: boom (this is a bug; the details are in {log})\n"
+    assert "Traceback" in log.read_text(encoding="utf-8") and 'raise RuntimeError("boom")' in log.read_text()

@@ -58,5 +58,19 @@ class QuestionTooLongError(QAError):
     hint = "ask one short question; the answer is looked up in the articles, not in the question"
 
 
+class RequestError(QAError):
+    """A malformed call to the API: names the field."""
+
+    hint = "see the API's description at /?view=api"
+
+
+class UnexpectedError(QAError):
+    """A bug, not the user's doing: each face shows one line and writes the traceback to the log."""
+
+    @classmethod
+    def of(cls, exc: BaseException, log_file: object) -> UnexpectedError:
+        return cls(f"unexpected {type(exc).__name__}: {exc}", hint=f"this is a bug; the details are in {log_file}")
+
+
 class ServeError(QAError):
     hint = "pass --port with a free port (or --host with an address of this machine), or stop the other server"
