@@ -240,3 +240,38 @@ def test_a_busy_port_is_a_clear_error_before_models_load(assistant):
 
 def test_the_server_binds_to_loopback_by_default(settings):
     assert settings.chat.host == "127.0.0.1" and settings.chat.port == 7860
+
+
+def test_the_server_serves_no_file_whatever_the_request(assistant, monkeypatch, tmp_path):
+    """The corpus is a boundary, and so is the data folder: no article, log, index file or system file by URL."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from qa.web import serve
+
+    monkeypatch.chdir(tmp_path)
+    data = assistant.settings.paths.data
+    (data / "qa.log").write_text("a log line\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = serve(assistant, port=port)
+    try:
+        article = assistant.settings.paths.corpus / "000_d8de29d23dcd1c5d.txt"
+        targets = ["/etc/passwd", "../../../../etc/passwd", str(data / "qa.log"), str(data / "index" / "manifest.json"),
+                   str(article), f"{article.parent.name}/{article.name}", "qa.log"]
+        codes = set()
+        for target in targets:
+            for route in ("/gradio_api/file=", "/gradio_api/file/", "/file=", "/"):
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}{route}{target}", timeout=10) as r:
+                        body = r.read()
+                        codes.add(r.status)
+                        assert b"root:" not in body and b"a log line" not in body and b"schema_version" not in body
+                        assert article.read_bytes()[:60] not in body
+                except urllib.error.HTTPError as exc:
+                    codes.add(exc.code)
+        assert codes <= {403, 404, 200}  # 200 only for the page itself, whose body was checked above
+    finally:
+        app.close()
