@@ -14,13 +14,13 @@ import numpy as np
 
 from index.budget import FileBudget
 from index.embed import Embedder
-from index.ingest import Ingestor, load_catalog, sha256_of
+from index.ingest import CatalogEntry, Ingestor, load_catalog, sha256_of
 from index.store import IndexData, IndexStore
 from qa.core.errors import IndexCorruptError, IndexMismatchError, IngestError
 from qa.core.records import EmbedderIdentity, Manifest
 from qa.core.settings import ChunkSettings, IngestSettings, VectorSettings
 
-INGEST_VERSION = 1  # bump when ingest or chunking logic changes what an index holds
+INGEST_VERSION = 2  # bump when ingest or chunking logic changes what an index holds
 
 Progress = Callable[[int, int, str], None]
 
@@ -85,41 +85,33 @@ class IndexBuilder:
         report = IndexReport()
         catalog = load_catalog(corpus)
         with self.store.lock():
-            files = [(path, doc_id, _sha256_or_none(path)) for path, doc_id in self.ingestor.read_corpus(corpus)]
+            files = [
+                (path, doc_id, _sha256_or_none(path, catalog.get(doc_id)))
+                for path, doc_id in self.ingestor.read_corpus(corpus)
+            ]
             if not rebuild and self.store.exists():
                 manifest = self.store.read_manifest()
                 if manifest.embedder == self.embedder_id and manifest.chunker == self.chunker_id:
-                    if self._nothing_changed(files, manifest, catalog, report):
+                    if self._nothing_changed(files, manifest, report):
                         return report
                     report.unchanged.clear()
             old = self._previous(rebuild, report)
             return self._update(files, old, catalog, report, progress)
 
     def _nothing_changed(
-        self, files: list[tuple[Path, str, str | None]], manifest: Manifest, catalog, report: IndexReport
+        self, files: list[tuple[Path, str, str | None]], manifest: Manifest, report: IndexReport
     ) -> bool:
-        """The cheap check: hashes only, no index or model loaded."""
+        """The cheap check: hashes only (of the files and their catalog entries), no index or model loaded."""
         indexed = manifest.documents
         for _, doc_id, sha in files:
             info = indexed.get(doc_id)
-            if (
-                info is None
-                or info.sha256 != sha
-                or self._catalog_differs(info.title, info.language, catalog.get(doc_id))
-            ):
+            if info is None or info.sha256 != sha:
                 return False
             report.unchanged.append(doc_id)
         if {doc_id for _, doc_id, _ in files} != set(indexed):
             return False
         report.chunks = manifest.chunks
         return True
-
-    @staticmethod
-    def _catalog_differs(title: str, language: str, entry) -> bool:
-        """Whether the catalog gives the document another title or language than it was indexed with."""
-        if entry is None:
-            return False
-        return bool((entry.title and entry.title != title) or (entry.language and entry.language != language))
 
     def _update(
         self,
@@ -134,8 +126,7 @@ class IndexBuilder:
         todo, keep = [], []
         for path, doc_id, sha in files:
             prev = old_docs.get(doc_id)
-            entry = catalog.get(doc_id)
-            if prev is not None and prev.sha256 == sha and not self._catalog_differs(prev.title, prev.language, entry):
+            if prev is not None and prev.sha256 == sha:
                 keep.append(doc_id)
             else:
                 todo.append((path, doc_id))
@@ -218,10 +209,10 @@ class IndexBuilder:
         data.sentence_vectors[doc_id] = old.sentence_vectors[doc_id]
 
 
-def _sha256_or_none(path: Path) -> str | None:
+def _sha256_or_none(path: Path, entry: CatalogEntry | None) -> str | None:
     """None for a file that cannot be read now: it counts as changed, and reading it reports why."""
     try:
-        return sha256_of(path)
+        return sha256_of(path, entry)
     except IngestError:
         return None
 

@@ -1,29 +1,35 @@
-"""Reads a corpus folder into Documents: decode, normalise, find furniture, detect language, split sentences.
+"""Reads a corpus folder into Documents: extract, normalise, find furniture, detect language, split sentences.
 
-An optional `catalog.toml` in the corpus folder gives a file's title, language or source by hand:
+An optional `catalog.toml` in the corpus folder describes files by hand; what it says wins over what a file
+says of itself (front matter, a page's metadata):
 
     ["001_report.txt"]
     title = "Two carmakers to develop mobility services together"
     language = "en"
+    outlet = "Reuters"
+    author = "Jane Doe"
+    date = 2018-03-28
+    url = "https://example.com/report"
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from index.budget import FileBudget
-from index.furniture import FurnitureFilter
+from index.formats import FIELDS, dateline, extract, iso_date
+from index.furniture import FurnitureFilter, paragraphs
 from index.language import detect_language
 from index.sentences import split_sentences
-from index.text import read_text
 from qa.core.errors import IngestError
-from qa.core.records import Document
+from qa.core.records import Document, Source
 from qa.core.settings import IngestSettings
 
 log = logging.getLogger(__name__)
@@ -34,9 +40,12 @@ _TITLE_WORDS = 20
 
 @dataclass(frozen=True)
 class CatalogEntry:
-    title: str | None = None
-    language: str | None = None
-    source: str | None = None
+    title: str = ""
+    language: str = ""
+    outlet: str = ""
+    author: str = ""
+    date: str = ""  # YYYY-MM-DD
+    url: str = ""
 
 
 def load_catalog(corpus: Path) -> dict[str, CatalogEntry]:
@@ -49,9 +58,10 @@ def load_catalog(corpus: Path) -> dict[str, CatalogEntry]:
         raise IngestError(f"{path}: not valid TOML ({exc})") from None
     catalog = {}
     for name, fields in raw.items():
-        if not isinstance(fields, dict) or set(fields) - {"title", "language", "source"}:
-            raise IngestError(f"{path}: entry [{name!r}] may only hold title, language and source")
-        catalog[name] = CatalogEntry(**fields)
+        if not isinstance(fields, dict) or set(fields) - set(FIELDS):
+            raise IngestError(f"{path}: entry [{name!r}] may only hold {', '.join(FIELDS[:-1])} and {FIELDS[-1]}")
+        date = iso_date(fields.pop("date", None), f"{path}: entry [{name!r}]")
+        catalog[name] = CatalogEntry(**{k: str(v) for k, v in fields.items()}, date=date)
     return catalog
 
 
@@ -59,7 +69,7 @@ def corpus_files(corpus: Path, extensions: tuple[str, ...], follow_symlinks: boo
     """The article files under `corpus`, sorted; hidden files and folders are skipped, and so is a link to a file
     outside the corpus folder unless `follow_symlinks` (the corpus is a boundary: a server shows what is in it)."""
     if not corpus.is_dir():
-        raise IngestError(f"{corpus}: no such folder", hint="create it and put .txt or .md articles in it")
+        raise IngestError(f"{corpus}: no such folder", hint="create it and put articles (.txt, .md, .html, .pdf) in it")
     root = corpus.resolve()
     found = []
     for path in corpus.rglob("*"):
@@ -79,11 +89,15 @@ def corpus_files(corpus: Path, extensions: tuple[str, ...], follow_symlinks: boo
     return sorted(found)
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: Path, entry: CatalogEntry | None = None) -> str:
+    """Fingerprints what a document is made from: the file's bytes and, if there is one, its catalog entry."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        h = hashlib.sha256(path.read_bytes())
     except OSError as exc:
         raise IngestError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if entry is not None:
+        h.update(json.dumps(asdict(entry), sort_keys=True).encode())
+    return h.hexdigest()
 
 
 def derive_title(text: str, first_sentence_end: int) -> str:
@@ -103,27 +117,41 @@ class Ingestor:
     def read(
         self, path: Path, doc_id: str, entry: CatalogEntry | None = None, budget: FileBudget | None = None
     ) -> Document:
-        entry = entry or CatalogEntry()
         check = budget.check if budget else None
-        text, _encoding = read_text(path, self.settings.max_file_bytes, self.settings.max_line_chars)
+        found = extract(path, self.settings.max_file_bytes, self.settings.max_line_chars)
+        text = found.text
         regions = self.furniture.kept_regions(text)
         if not regions:
             raise IngestError(f"{path}: nothing is left once page furniture is removed")
         kept = "\n\n".join(text[r.start : r.end] for r in regions)
-        language = entry.language or detect_language(kept, self.settings.languages)
+        given = entry or CatalogEntry()
+        language = given.language or found.language or detect_language(kept, self.settings.languages)
         sentences = tuple(s for r in regions for s in split_sentences(text[r.start : r.end], language, r.start, check))
         if not sentences:
             raise IngestError(f"{path}: no sentences found")
-        title = entry.title or derive_title(text[regions[0].start :], sentences[0].end - regions[0].start)
+        title = (
+            given.title or found.title or derive_title(text[regions[0].start :], sentences[0].end - regions[0].start)
+        )
+        published = given.date or found.source.published
+        if not published:
+            published = dateline([p.text for p in paragraphs(kept)[:6]], language)
+        source = Source(
+            outlet=given.outlet or found.source.outlet,
+            author=given.author or found.source.author,
+            published=published,
+            url=given.url or found.source.url,
+        )
         return Document(
             doc_id=doc_id,
             path=doc_id,
             title=title,
             language=language,
             text=text,
-            sha256=sha256_of(path),
+            sha256=sha256_of(path, entry),
             sentences=sentences,
             regions=tuple(regions),
+            source=source,
+            pages=found.pages,
         )
 
     def read_corpus(self, corpus: Path) -> Iterator[tuple[Path, str]]:

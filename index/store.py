@@ -21,7 +21,7 @@ import numpy as np
 from index.lexical import LexicalIndex
 from index.vectors import FaissStore
 from qa.core.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError, QAError
-from qa.core.records import Chunk, Document, EmbedderIdentity, IndexedDocument, Manifest, Span
+from qa.core.records import Chunk, Document, EmbedderIdentity, IndexedDocument, Manifest, Source, Span
 from qa.core.settings import VectorSettings
 
 SCHEMA_VERSION = 1
@@ -74,7 +74,12 @@ def _manifest_from_json(raw: object) -> Manifest:
     try:
         documents = {
             str(k): IndexedDocument(
-                str(d["sha256"]), str(d["title"]), str(d["language"]), int(d["sentences"]), int(d["chunks"])
+                str(d["sha256"]),
+                str(d["title"]),
+                str(d["language"]),
+                int(d["sentences"]),
+                int(d["chunks"]),
+                _source_from_json(d.get("source")),
             )
             for k, d in raw["documents"].items()
         }
@@ -104,7 +109,17 @@ def _doc_to_json(doc: Document) -> dict:
         "text": doc.text,
         "sentences": [[s.start, s.end] for s in doc.sentences],
         "regions": [[r.start, r.end] for r in doc.regions],
+        "source": asdict(doc.source),
+        "pages": list(doc.pages),
     }
+
+
+def _source_from_json(d: object) -> Source:
+    if d is None:
+        return Source()
+    if not isinstance(d, dict):
+        raise TypeError("source is not an object")
+    return Source(**{k: str(d.get(k, "")) for k in ("outlet", "author", "published", "url")})
 
 
 def _doc_from_json(d: dict) -> Document:
@@ -117,6 +132,8 @@ def _doc_from_json(d: dict) -> Document:
         sha256=d["sha256"],
         sentences=tuple(Span(*s) for s in d["sentences"]),
         regions=tuple(Span(*r) for r in d["regions"]),
+        source=_source_from_json(d.get("source")),
+        pages=tuple(int(p) for p in d.get("pages", ())),
     )
 
 
@@ -206,7 +223,7 @@ class IndexStore:
             chunk_vectors = np.load(files["chunk_vectors"])
             flat = np.load(files["sentence_vectors"])
             dense = FaissStore.load(files["dense"])
-        except (OSError, KeyError, ValueError, json.JSONDecodeError, RuntimeError) as exc:
+        except (OSError, KeyError, TypeError, ValueError, json.JSONDecodeError, RuntimeError) as exc:
             raise IndexCorruptError(f"the index at {self.root} is incomplete or damaged: {exc}") from None
         sentence_vectors, row = {}, 0
         for doc in docs:
@@ -274,7 +291,9 @@ class IndexStore:
                 chunker=chunker,
                 files=files,
                 documents={
-                    d.doc_id: IndexedDocument(d.sha256, d.title, d.language, len(d.sentences), per_doc[d.doc_id])
+                    d.doc_id: IndexedDocument(
+                        d.sha256, d.title, d.language, len(d.sentences), per_doc[d.doc_id], d.source
+                    )
                     for d in docs
                 },
             )

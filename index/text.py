@@ -30,23 +30,20 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
     return str(best), best.encoding
 
 
-def read_text(path: Path, max_bytes: int, max_line_chars: int) -> tuple[str, str]:
-    """Reads and normalises one file; every refusal names the file."""
+def read_bytes(path: Path, max_bytes: int) -> bytes:
     try:
         size = path.stat().st_size
         if size > max_bytes:
             raise IngestError(f"{path}: {size} bytes is larger than the limit of {max_bytes}")
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise IngestError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    text, encoding = decode(data, str(path))
-    text = normalise(text)
-    if not text.strip():
-        raise IngestError(f"{path}: the file is empty")
+
+
+def check_lines(text: str, path: Path, max_line_chars: int) -> None:
     longest = max(len(line) for line in text.split("\n"))
     if longest > max_line_chars:
         raise IngestError(
             f"{path}: a line of {longest:,} characters is not article text (at most {max_line_chars:,})",
             hint="break it into paragraphs, or raise ingest.max_line_chars",
         )
-    return text, encoding

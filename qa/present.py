@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from qa.core.records import Answer, Citation, Document
+from qa.core.records import Answer, Citation, Document, Source
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,13 @@ class Passage:
     end: int
     quote_start: int
     quote_end: int
+    source: Source = Source()
+    page: int | None = None
+
+
+def source_label(source: Source, page: int | None = None) -> str:
+    """Who published a cited article and when, and the page, as far as known: "Nordpresse, 2023-03-14, p. 2"."""
+    return ", ".join(part for part in (source.outlet, source.published, f"p. {page}" if page else "") if part)
 
 
 def passage(document: Document, citation: Citation, context_sentences: int = 2) -> Passage:
@@ -52,6 +59,8 @@ def passage(document: Document, citation: Citation, context_sentences: int = 2) 
         end=end,
         quote_start=citation.char_start,
         quote_end=citation.char_end,
+        source=document.source,
+        page=document.page_at(citation.char_start),
     )
 
 
@@ -71,6 +80,11 @@ def answer_json(answer: Answer) -> dict:
                 "file": c.file,
                 "title": c.title,
                 "language": c.language,
+                "outlet": c.source.outlet,
+                "author": c.source.author,
+                "published": c.source.published,
+                "url": c.source.url,
+                "page": c.page,
                 "char_start": c.char_start,
                 "char_end": c.char_end,
                 "quote": c.quote,
@@ -87,7 +101,11 @@ def format_answer(answer: Answer) -> str:
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:
-            lines.append(f"[{c.n}] {c.title} ({c.language}, {c.file}, chars {c.char_start}-{c.char_end})")
+            label = source_label(c.source, c.page)
+            lines.append(
+                f"[{c.n}] {c.title}{f' — {label}' if label else ''} ({c.language}, {c.file}, "
+                f"chars {c.char_start}-{c.char_end})"
+            )
             if c.quote not in answer.text:
                 lines.append(f"    “{c.quote}”")
     return "\n".join(lines)

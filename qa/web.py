@@ -21,7 +21,7 @@ from qa.core import protocol
 from qa.core.errors import QAError, RequestError, ServeError, UnexpectedError
 from qa.core.languages import LANGUAGE_NAMES
 from qa.core.records import Answer, Conversation, Turn
-from qa.present import Passage, answer_json
+from qa.present import Passage, answer_json, source_label
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ CSS = """
 .qa-cite { font-weight:600; color:#1b3f73; cursor:pointer; }
 .qa-sources { font-size:0.85em; margin:6px 0 0; padding-left:1.1em; }
 .qa-lang { color:#888; }
+.qa-outlet { color:#555; }
 .qa-cite.qa-selected { background:#ffe58a; }
 a.qa-cite { text-decoration:none; }
 .qa-timings { font-size:0.72em; color:#888; margin-top:4px; }
@@ -229,7 +230,12 @@ def answer_html(answer: Answer, number: int) -> str:
         text = text.replace(f"[{c.n}]", cite(c.n, f"[{c.n}]"))
     sources = "".join(
         f"<li>{cite(c.n, f'[{c.n}]')} {html.escape(c.title)} "
-        f'<span class="qa-lang">({html.escape(c.file)}, {c.language})</span></li>'
+        + (
+            f'<span class="qa-outlet">— {html.escape(label)}</span> '
+            if (label := source_label(c.source, c.page))
+            else ""
+        )
+        + f'<span class="qa-lang">({html.escape(c.file)}, {c.language})</span></li>'
         for c in answer.citations
     )
     t = answer.timings
@@ -254,9 +260,13 @@ def answer_html(answer: Answer, number: int) -> str:
 
 def passage_html(p: Passage, n: int, answer_number: str) -> str:
     language = LANGUAGE_NAMES.get(p.language, p.language)
+    label = source_label(p.source, p.page)
+    meta = f"{html.escape(label)} · " if label else ""
+    if p.source.url.startswith(("https://", "http://")):
+        meta += f'<a href="{html.escape(p.source.url)}" target="_blank" rel="noopener noreferrer">original</a> · '
     return (
         f'<div class="qa-source"><div class="qa-source-title">{html.escape(p.title)}</div>'
-        f'<div class="qa-source-meta">{language} · {html.escape(p.doc_id)} · characters '
+        f'<div class="qa-source-meta">{meta}{language} · {html.escape(p.doc_id)} · characters '
         f"{p.quote_start}–{p.quote_end} · [{n}] of answer {html.escape(answer_number)}</div>"
         f"<p>{html.escape(p.before)}<mark>{html.escape(p.quote)}</mark>{html.escape(p.after)}</p></div>"
     )
@@ -299,7 +309,7 @@ def build(assistant: Assistant) -> gr.Blocks:
                     new = gr.Button("New conversation", scale=1, size="sm", elem_id="new-conversation")
             with gr.Column(scale=2):
                 source = gr.HTML(EMPTY_PANEL, elem_id="source-panel", label="Source", js_on_load=CITATION_CLICKS)
-                with gr.Accordion("Add articles (.txt, .md)", open=False, elem_id="add-articles"):
+                with gr.Accordion(f"Add articles ({', '.join(exts)})", open=False, elem_id="add-articles"):
                     files = gr.File(file_count="multiple", file_types=exts, label="Upload", elem_id="upload")
                     status = gr.Markdown(elem_id="upload-status")
         box.submit(

@@ -66,14 +66,17 @@ FILES = [
 ]
 
 CATALOG_FIX = "(fix or remove the file, then run `qa index` again)"
+CATALOG_FIELDS = "title, language, outlet, author, date and url"
 CATALOG = [
     Case("catalog not TOML", write("catalog.toml", "[broken"),
          "{corpus}/catalog.toml: not valid TOML (Expected ']' at the end of a table declaration (at end of document)) "
          + CATALOG_FIX),
-    Case("catalog unknown field", write("catalog.toml", '["a.txt"]\nauthor = "x"\n'),
-         "{corpus}/catalog.toml: entry ['a.txt'] may only hold title, language and source " + CATALOG_FIX),
+    Case("catalog unknown field", write("catalog.toml", '["a.txt"]\nrating = 5\n'),
+         "{corpus}/catalog.toml: entry ['a.txt'] may only hold " + CATALOG_FIELDS + " " + CATALOG_FIX),
     Case("catalog entry not a table", write("catalog.toml", 'title = "x"\n'),
-         "{corpus}/catalog.toml: entry ['title'] may only hold title, language and source " + CATALOG_FIX),
+         "{corpus}/catalog.toml: entry ['title'] may only hold " + CATALOG_FIELDS + " " + CATALOG_FIX),
+    Case("catalog date not a date", write("catalog.toml", '["a.txt"]\ndate = "soon"\n'),
+         "{corpus}/catalog.toml: entry ['a.txt']: date 'soon' is not a date (write it as YYYY-MM-DD) " + CATALOG_FIX),
     Case("catalog not UTF-8", write("catalog.toml", b"\xff\xfe\x00["),
          "{corpus}/catalog.toml: not valid TOML ('utf-8' codec can't decode byte 0xff in position 0: invalid start "
          "byte) " + CATALOG_FIX),

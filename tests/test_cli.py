@@ -27,7 +27,7 @@ def test_a_missing_corpus_folder_is_named(tmp_path):
     r = run(["index", str(tmp_path / "nope")], tmp_path, QA_PATHS__DATA=str(tmp_path / "data"),
             QA_EMBEDDER__MODEL=str(tmp_path / "nomodel"))
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert "nope: no such folder (create it and put .txt or .md articles in it)" in r.stderr
+    assert "nope: no such folder (create it and put articles (.txt, .md, .html, .pdf) in it)" in r.stderr
 
 
 def test_a_bad_setting_is_one_line(tmp_path):

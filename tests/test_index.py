@@ -40,8 +40,12 @@ def test_first_run_indexes_everything_with_a_manifest(tmp_path, corpus):
     assert manifest["documents"]["002_2f609247c276f3f8.txt"]["language"] == "de"
     assert manifest["documents"]["002_2f609247c276f3f8.txt"]["title"] == "Renault-Nissan wird Partner der DiDi Auto Alliance"
     import hashlib
-    assert manifest["documents"]["000_d8de29d23dcd1c5d.txt"]["sha256"] == hashlib.sha256(
-        (corpus / "000_d8de29d23dcd1c5d.txt").read_bytes()).hexdigest()
+    import json as json_
+    entry = {"title": "Renault-Nissan-Mitsubishi team up with DiDi Chuxing for the D-Alliance", "language": "en",
+             "outlet": "", "author": "", "date": "", "url": ""}  # the file and its catalog entry
+    expected = hashlib.sha256((corpus / "000_d8de29d23dcd1c5d.txt").read_bytes())
+    expected.update(json_.dumps(entry, sort_keys=True).encode())
+    assert manifest["documents"]["000_d8de29d23dcd1c5d.txt"]["sha256"] == expected.hexdigest()
     loaded = IndexStore(tmp_path / "idx").load()
     assert len(loaded.dense) == len(loaded.data.chunks) == manifest["counts"]["chunks"]
 

@@ -119,7 +119,8 @@ def test_uploaded_articles_are_indexed_and_answered_from(assistant, fake_llm, tm
     ("empty.md", b"  \n", "the file is empty"),
     ("latin.txt", bytes(range(0x80, 0x100)) * 4, "encoding could not be detected"),
     ("big.txt", b"A sentence about DiDi. " * 1000, "larger than the limit"),
-    ("notes.pdf", b"%PDF-1.4 some text", "only .txt, .md files can be added"),
+    ("notes.pdf", b"%PDF-1.4 some text", "not a readable PDF"),
+    ("slides.pptx", b"PK\x03\x04", "only .txt, .md, .html, .htm, .pdf files can be added"),
 ])
 def test_a_bad_upload_is_refused_by_name_and_changes_nothing(assistant, tmp_path, name, content, reason):
     assistant = type(assistant)(assistant.settings.model_copy(update={

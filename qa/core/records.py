@@ -6,6 +6,7 @@ Character offsets always index into `Document.text`, the normalised text of the 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,7 +21,21 @@ class Span:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Who published an article, when and where, as far as its file or the corpus catalog says ("" when
+    unknown). `published` is an ISO date, YYYY-MM-DD."""
+
+    outlet: str = ""
+    author: str = ""
+    published: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
 class Document:
+    """`text` is what the file says once extracted (a web page's article, a PDF's pages) and normalised;
+    `sha256` fingerprints what the document was made from: the file's bytes and its catalog entry."""
+
     doc_id: str
     path: str
     title: str
@@ -29,6 +44,12 @@ class Document:
     sha256: str
     sentences: tuple[Span, ...] = ()
     regions: tuple[Span, ...] = ()  # the text outside page furniture
+    source: Source = Source()
+    pages: tuple[int, ...] = ()  # a PDF's pages: where each one starts in `text`
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding the character at `offset`, for a paged document."""
+        return bisect_right(self.pages, offset) if self.pages else None
 
 
 @dataclass(frozen=True)
@@ -72,13 +93,15 @@ class Evidence:
             title=document.title,
             file=document.path,
             language=document.language,
+            source=document.source,
+            page=document.page_at(self.char_start),
         )
 
 
 @dataclass(frozen=True)
 class Citation:
-    """A quote and what a reader needs to find it: the document's title, file (relative to the corpus) and
-    language."""
+    """A quote and what a reader needs to find and weigh it: the document's title, file (relative to the
+    corpus), language, outlet and date, and the page of a paged document."""
 
     n: int
     doc_id: str
@@ -89,6 +112,8 @@ class Citation:
     title: str = ""
     file: str = ""
     language: str = ""
+    source: Source = Source()
+    page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -204,6 +229,7 @@ class IndexedDocument:
     language: str
     sentences: int
     chunks: int
+    source: Source = Source()
 
 
 @dataclass(frozen=True)

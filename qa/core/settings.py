@@ -53,7 +53,10 @@ class PathSettings(_Section):
 
 
 class IngestSettings(_Section):
-    extensions: tuple[str, ...] = Field((".txt", ".md"), description="File endings that are read as articles.")
+    extensions: tuple[str, ...] = Field(
+        (".txt", ".md", ".html", ".htm", ".pdf"),
+        description="File endings that are read as articles: text, saved web pages, PDF.",
+    )
     max_file_bytes: int = Field(5_000_000, gt=0, description="Larger files are refused.")
     follow_symlinks: bool = Field(
         False, description="Read links to files outside the corpus folder (skipped with a warning otherwise)."
