@@ -32,6 +32,14 @@ class EvidenceQuote(BaseModel):
     quote: str = Field(min_length=1, description="an exact substring of the article's normalised text")
 
 
+class Figure(BaseModel):
+    """One outlet's figure where outlets disagree: the answer must state it and cite one of `doc_ids` for it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    any_of: list[str] = Field(min_length=1)
+    doc_ids: list[str] = Field(min_length=1, description="the articles that give this figure")
+
+
 class GoldQuestion(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str
@@ -47,6 +55,10 @@ class GoldQuestion(BaseModel):
         "out), for suites whose weights are fitted",
     )
     tags: list[str] = Field([], description="e.g. near-topic: unanswerable, about an article that is indexed")
+    figures: list[Figure] = Field([], description="where outlets disagree: every figure, each with its own source")
+    min_sources: int = Field(
+        0, ge=0, description="where several independent articles state the fact: how many the answer should cite"
+    )
     note: str = ""
 
     def direction(self, doc_language: dict[str, str]) -> str:

@@ -121,6 +121,7 @@ def score_answer(
     detect,
     doc_language: dict[str, str] | None = None,
     documents: Mapping[str, Document] | None = None,
+    copies: Sequence[Sequence[str]] = (),
 ) -> dict:
     by_n = {c.n: c for c in answer.citations}
     doc_language = doc_language or {}
@@ -158,6 +159,7 @@ def score_answer(
         )
     if answer.refused:
         return out
+    out.update(score_sources(q, answer, copies))
     sentences = answer_sentences(answer)
     precise = total = covered = 0
     for sentence in sentences:
@@ -182,9 +184,35 @@ def score_answer(
     return out
 
 
+def score_sources(q: GoldQuestion, answer: Answer, copies: Sequence[Sequence[str]]) -> dict:
+    """How an answer uses several articles: copies of one story cited as separate support, independent articles
+    cited where they agree (`min_sources`), each figure with its own source where they disagree (`figures`)."""
+    story = {doc: i for i, group in enumerate(copies) for doc in group}
+    shown = {c.n for c in answer.citations if f"[{c.n}]" in answer.text}
+    cited = {c.doc_id for c in answer.citations if c.n in shown}
+    out: dict = {"copies_cited": any(sum(doc in cited for doc in group) > 1 for group in copies)}
+    independent = {story.get(doc, doc) for doc in cited}
+    if q.min_sources:
+        out["agreement_cited"] = len(independent) >= q.min_sources
+    if q.figures:
+        out["figures_sourced"] = all(
+            match_fact(f.any_of, answer.text) == FULL
+            and any(
+                c.doc_id in f.doc_ids and c.n in shown and match_fact(f.any_of, c.quote) == FULL
+                for c in answer.citations
+            )
+            for f in q.figures
+        )
+    return out
+
+
 # -- running ---------------------------------------------------------------------------------------
 def run(
-    assistant: Assistant, gold: list[GoldQuestion] | None = None, retrieval_only: bool = False, suite: str = "seed"
+    assistant: Assistant,
+    gold: list[GoldQuestion] | None = None,
+    retrieval_only: bool = False,
+    suite: str = "seed",
+    copies: Sequence[Sequence[str]] = (),
 ) -> dict:
     gold = gold if gold is not None else load_gold()
     documents = assistant.documents()
@@ -233,7 +261,7 @@ def run(
                     "citations": [asdict(c) for c in answer.citations],
                     "evidence": [e.text for e in answer.evidence[:3]],
                     "timings": asdict(answer.timings),
-                    "scores": score_answer(q, answer, detect, doc_language, documents),
+                    "scores": score_answer(q, answer, detect, doc_language, documents, copies),
                 }
             )
         if q.answerable:
@@ -297,6 +325,9 @@ def summarise(rows: list[dict], retrieval_only: bool) -> dict:
             groups["near-topic"].append(r)
         if r.get("split"):
             groups[f"half {r['split']}"].append(r)
+        for tag in ("when", "agreement", "disagreement", "copies"):
+            if tag in r.get("tags", ()):
+                groups[tag].append(r)
     return {name: aggregate(members, retrieval_only) for name, members in sorted(groups.items())}
 
 
@@ -346,6 +377,14 @@ def aggregate(rows: list[dict], retrieval_only: bool) -> dict:
     out["language_match"] = metrics.mean([1.0 if s["language_match"] else 0.0 for s in scores])
     for mode in ("composed", "quoted", "refused"):
         out[f"{mode}_share"] = metrics.mean([1.0 if s["mode"] == mode else 0.0 for s in scores])
+    for key, name in (
+        ("copies_cited", "copies_cited_rate"),
+        ("agreement_cited", "agreement_cited"),
+        ("figures_sourced", "figures_sourced"),
+    ):
+        values = [1.0 if s[key] else 0.0 for s in scores if key in s]
+        if values:
+            out[name] = metrics.mean(values)
     quoted = [s["wrong_quote"] for s in scores if "wrong_quote" in s]
     out["wrong_quote_rate"] = metrics.mean([1.0 if w else 0.0 for w in quoted]) if quoted else 0.0
     for key in ("first_token_s", "total_s"):
@@ -404,6 +443,9 @@ COLUMNS = [
     ("answerable_refused", "answerable refused"),
     ("refusal_unanswerable", "unanswerable refused"),
     ("wrong_quote_rate", "wrong quotes"),
+    ("figures_sourced", "both figures"),
+    ("agreement_cited", "sources agree"),
+    ("copies_cited_rate", "copies cited"),
     ("language_match", "lang. match"),
     ("composed_share", "composed"),
     ("quoted_share", "quoted"),

@@ -4,13 +4,18 @@
 - `xquad`: XQuAD's development half as a mixed English/German/Spanish collection with questions in those
   languages, plus near-topic unanswerable questions (eval/xquad.py builds it).
 - `xquad-ruzh`: the same collection asked in Russian and Chinese (a stretch suite: reported, not gated).
+- `news`: a news collection as people keep one: the bundled articles beside saved web pages, a PDF and front
+  matter about one story (a wire story and its reprints, a report that disagrees on figures, a follow-up a year
+  later), with questions on dates, agreement, disagreement and copies (eval/suites/news/).
 
 Each suite is indexed in a data folder of its own (`<data>/suites/<name>`), sharing the model cache.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval import xquad
@@ -18,7 +23,8 @@ from eval.gold import GOLD, GoldQuestion, load_gold
 from qa.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = ("seed", "xquad", "xquad-ruzh")
+NAMES = ("seed", "xquad", "xquad-ruzh", "news")
+NEWS = ROOT / "eval" / "suites" / "news"
 GATED = ("seed", "xquad")
 
 
@@ -27,6 +33,7 @@ class Suite:
     name: str
     corpus: Path
     gold: Path
+    copies: list[list[str]] = field(default_factory=list)  # groups of articles that are copies of one story
 
     def questions(self) -> list[GoldQuestion]:
         return load_gold(self.gold)
@@ -37,10 +44,28 @@ def suite(name: str, settings: Settings, source: Path | None = None) -> Suite:
     in the same format, such as a held-out half)."""
     if name == "seed":
         return Suite("seed", Path(settings.paths.corpus), GOLD)
+    if name == "news":
+        corpus = _news_corpus(Path(settings.paths.corpus), suite_dir(settings, name) / "built" / "corpus")
+        copies = json.loads((NEWS / "copies.json").read_text(encoding="utf-8"))
+        return Suite("news", corpus, NEWS / "gold.jsonl", list(copies.values()))
     if name not in xquad.SPECS:
         raise ValueError(f"unknown suite {name!r}: choose from {', '.join(NAMES)}")
     dest = xquad.ensure(name, suite_dir(settings, name) / "built", source or xquad.DATA)
     return Suite(name, dest / "corpus", dest / "gold.jsonl")
+
+
+def _news_corpus(bundled: Path, dest: Path) -> Path:
+    """The bundled articles (with their catalog) and the news suite's own, in one folder; files are copied only
+    when they changed, so an unchanged suite is not re-indexed."""
+    dest.mkdir(parents=True, exist_ok=True)
+    wanted = {p.name: p for p in [*sorted(bundled.iterdir()), *sorted((NEWS / "corpus").iterdir())] if p.is_file()}
+    for stale in set(p.name for p in dest.iterdir()) - set(wanted):
+        (dest / stale).unlink()
+    for name, source in wanted.items():
+        target = dest / name
+        if not target.exists() or target.read_bytes() != source.read_bytes():
+            shutil.copyfile(source, target)
+    return dest
 
 
 def suite_dir(settings: Settings, name: str) -> Path:

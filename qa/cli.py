@@ -254,7 +254,7 @@ def evaluate(
         for label, run_settings in runs:
             assistant = Assistant(run_settings)
             assistant.index(suite.corpus)
-            report = harness.run(assistant, questions, retrieval_only=retrieval_only, suite=name)
+            report = harness.run(assistant, questions, retrieval_only, name, suite.copies)
             target = out if name == "seed" else out / name
             target = target if label == "default" else target / label
             js, md = harness.write_report(report, target)

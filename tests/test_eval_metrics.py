@@ -174,3 +174,42 @@ def test_a_figure_is_checked_against_the_quote_read_in_its_own_language():
     assert harness.score_answer(gold, answer, lambda t, d: d, {"es.txt": "es"})["unsupported_numbers"] == 0
     wrong = _answer(f"40 million [1] — “{quote}”", "composed", [("es.txt", quote)])
     assert harness.score_answer(gold, wrong, lambda t, d: d, {"es.txt": "es"})["unsupported_numbers"] == 1
+
+
+def test_sources_copies_agreement_and_disagreement_are_scored():
+    from eval.gold import GoldQuestion
+
+    copies = [["wire.html", "reprint.html"]]
+    q = GoldQuestion(id="x", question="In how many cities?", language="en", answerable=True,
+                     figures=[{"any_of": ["31"], "doc_ids": ["wire.html", "reprint.html"]},
+                              {"any_of": ["29"], "doc_ids": ["munich.html"]}], min_sources=2)
+    both = _answer("31 [1] or 29 [2] cities, depending on the report.",
+                   citations=(("wire.html", "in 31 cities"), ("munich.html", "in 29 Städten")))
+    assert harness.score_sources(q, both, copies) == {
+        "copies_cited": False, "agreement_cited": True, "figures_sourced": True}
+    one = _answer("31 cities [1][2].", citations=(("wire.html", "in 31 cities"),
+                                                   ("reprint.html", "in 31 cities")))
+    assert harness.score_sources(q, one, copies) == {
+        "copies_cited": True, "agreement_cited": False, "figures_sourced": False}
+    unsourced = _answer("31 or 29 cities [1].", citations=(("wire.html", "in 31 cities"),))
+    assert harness.score_sources(q, unsourced, copies)["figures_sourced"] is False  # 29 has no source of its own
+
+
+def test_the_news_suite_quotes_its_articles_exactly_and_names_real_copies():
+    import json
+
+    from eval.suites import NEWS
+
+    ingestor = Ingestor(IngestSettings())
+    texts = {p.name: ingestor.read(p, p.name).text for p in [*(NEWS / "corpus").iterdir(), *CORPUS.glob("*.txt")]}
+    questions = load_gold(NEWS / "gold.jsonl")
+    for q in questions:
+        for e in q.evidence:
+            assert e.quote in texts[e.doc_id], (q.id, e.quote)
+        for f in q.figures:
+            assert all(d in texts for d in f.doc_ids)
+    for group in json.loads((NEWS / "copies.json").read_text()).values():
+        assert len(group) >= 2 and all(d in texts for d in group)
+    tags = {t for q in questions for t in q.tags}
+    assert {"when", "agreement", "disagreement", "copies", "near-topic"} <= tags
+    assert {q.language for q in questions} == {"en", "de"}
