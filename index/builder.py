@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from index.budget import FileBudget
+from index.copies import copy_groups
 from index.embed import Embedder
 from index.ingest import CatalogEntry, Ingestor, load_catalog, sha256_of
 from index.store import IndexData, IndexStore
@@ -46,6 +47,7 @@ def chunker_identity(ingest: IngestSettings, chunking: ChunkSettings, vectors: V
         "overlap_tokens": chunking.overlap_tokens,
         "furniture_patterns": list(ingest.furniture_patterns),
         "furniture_max_words": ingest.furniture_max_words,
+        "copy_threshold": ingest.copy_threshold,
         "languages": list(ingest.languages),
     }
 
@@ -175,6 +177,7 @@ class IndexBuilder:
         if progress:
             progress(len(read), len(read), "")
 
+        data.copies = copy_groups(data.documents, self.ingestor.settings.copy_threshold)
         dim = self.embedder_id.dim
         data.chunk_vectors = np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)
         report.chunks = len(data.chunks)

@@ -36,6 +36,7 @@ class IndexData:
     chunks: list[Chunk] = field(default_factory=list)
     chunk_vectors: np.ndarray | None = None
     sentence_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    copies: dict[str, str] = field(default_factory=dict)  # doc_id → its group's representative (index.copies)
 
 
 @dataclass
@@ -80,6 +81,7 @@ def _manifest_from_json(raw: object) -> Manifest:
                 int(d["sentences"]),
                 int(d["chunks"]),
                 _source_from_json(d.get("source")),
+                str(d.get("copy_of", "")),
             )
             for k, d in raw["documents"].items()
         }
@@ -232,7 +234,8 @@ class IndexStore:
             row += n
         if row != len(flat) or len(chunks) != len(chunk_vectors) or len(dense) != len(chunks):
             raise IndexCorruptError(f"the index at {self.root} has mismatched file sizes")
-        data = IndexData(documents, chunks, chunk_vectors, sentence_vectors)
+        copies = {d: info.copy_of for d, info in manifest.documents.items() if info.copy_of}
+        data = IndexData(documents, chunks, chunk_vectors, sentence_vectors, copies)
         return LoadedIndex(manifest, data, dense, LexicalIndex([c.text for c in chunks]))
 
     @contextmanager
@@ -292,7 +295,13 @@ class IndexStore:
                 files=files,
                 documents={
                     d.doc_id: IndexedDocument(
-                        d.sha256, d.title, d.language, len(d.sentences), per_doc[d.doc_id], d.source
+                        d.sha256,
+                        d.title,
+                        d.language,
+                        len(d.sentences),
+                        per_doc[d.doc_id],
+                        d.source,
+                        data.copies.get(d.doc_id, ""),
                     )
                     for d in docs
                 },

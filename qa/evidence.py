@@ -14,7 +14,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -336,7 +336,7 @@ def ranked_by(
     p = sentence.probability(rows)
     order = np.argsort(-p, kind="stable")
     ranked = tuple(
-        Evidence(n, e.doc_id, e.chunk_id, e.char_start, e.char_end, e.text, float(p[i]))
+        replace(e, n=n, score=float(p[i]))
         for n, (i, e) in enumerate(((i, retrieval.evidence[i]) for i in order), start=1)
     )
     return ranked, answer_features(

@@ -181,7 +181,7 @@ class Pipeline:
         extracted = time.perf_counter()
         claim, more = self.short_answer(q, translations, best, span)
         generations += more
-        cited = (best.citation(self.documents[best.doc_id]),)
+        cited = (best.citation(self.documents[best.doc_id], [self.documents[d] for d in best.also]),)
         if claim is not None:
             text = protocol.short_answer(claim, best.n, best.text)
             yield answer(text, "composed", cited, first, extracted, raw, generations)

@@ -28,6 +28,12 @@ class Passage:
     page: int | None = None
 
 
+def also_label(citation: Citation) -> str:
+    """The other outlets that print the cited passage: "also reported by Baltic Business Daily, rheincourier.example"."""
+    names = [r.source.outlet or r.title or r.doc_id for r in citation.also]
+    return f"also reported by {', '.join(dict.fromkeys(names))}" if names else ""
+
+
 def source_label(source: Source, page: int | None = None) -> str:
     """Who published a cited article and when, and the page, as far as known: "Nordpresse, 2023-03-14, p. 2"."""
     return ", ".join(part for part in (source.outlet, source.published, f"p. {page}" if page else "") if part)
@@ -85,6 +91,10 @@ def answer_json(answer: Answer) -> dict:
                 "published": c.source.published,
                 "url": c.source.url,
                 "page": c.page,
+                "also": [
+                    {"file": r.doc_id, "title": r.title, "outlet": r.source.outlet, "published": r.source.published}
+                    for r in c.also
+                ],
                 "char_start": c.char_start,
                 "char_end": c.char_end,
                 "quote": c.quote,
@@ -108,4 +118,6 @@ def format_answer(answer: Answer) -> str:
             )
             if c.quote not in answer.text:
                 lines.append(f"    “{c.quote}”")
+            if c.also:
+                lines.append(f"    {also_label(c)}")
     return "\n".join(lines)

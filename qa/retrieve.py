@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index.copies import same_passage
 from index.embed import Embedder
 from index.lexical import stems
 from index.store import LoadedIndex
@@ -123,10 +124,19 @@ class Retriever:
             return plain, weighted
 
         found: dict[tuple[str, int], tuple[float, Hit, int, int, tuple[float, ...]]] = {}
-        for rank, hit in enumerate(hits[: self.settings.top_chunks], start=1):
+        copies = self.index.data.copies
+        passages: dict[str, list[tuple[tuple[str, int], str]]] = {}  # a story's sentences found so far
+        also: dict[tuple[str, int], list[str]] = {}
+        rank = 0
+        for hit in hits:
+            if rank >= self.settings.top_chunks:
+                break
+            rank += 1
             doc = self.index.data.documents[hit.chunk.doc_id]
             sentence_vectors = self.index.data.sentence_vectors[doc.doc_id]
             rows = self._sentence_row[doc.doc_id]
+            story = copies.get(doc.doc_id)
+            new = False
             for span in hit.chunk.sentences:
                 key = (doc.doc_id, span.start)
                 if key in found:
@@ -136,6 +146,13 @@ class Retriever:
                     continue  # an instruction to the assistant inside an article is data, never evidence
                 if text.strip() == doc.title:
                     continue  # the headline names the topic; the citation shows it anyway
+                if story is not None:
+                    twin = self._twin(text, doc.doc_id, passages.setdefault(story, []))
+                    if twin is not None:  # a copy's sentence is the passage already found, not more evidence
+                        also.setdefault(twin, []).append(doc.doc_id)
+                        continue
+                    passages[story].append((key, text))
+                new = True
                 row = rows[(span.start, span.end)]
                 terms = stems(text)
                 overlap, weighted = lexical(terms)
@@ -174,11 +191,19 @@ class Retriever:
                     lexical(terms | prev[2])[1],
                 )
                 found[key] = (score, hit, span.start, span.end, signals)
+            if not new:
+                rank -= 1  # a chunk of copies only takes no place among the chunks searched
         best = sorted(found.values(), key=lambda c: -c[0])
         evidence: list[Evidence] = []
         signals_of: list[tuple[float, ...]] = []
         for n, (score, hit, start, end, sig) in enumerate(best, start=1):
             doc = self.index.data.documents[hit.chunk.doc_id]
-            evidence.append(Evidence(n, doc.doc_id, hit.chunk.chunk_id, start, end, doc.text[start:end], score))
+            twins = tuple(dict.fromkeys(also.get((doc.doc_id, start), ())))
+            evidence.append(Evidence(n, doc.doc_id, hit.chunk.chunk_id, start, end, doc.text[start:end], score, twins))
             signals_of.append(sig)
         return tuple(evidence), tuple(signals_of)
+
+    def _twin(self, text: str, doc_id: str, found: list[tuple[tuple[str, int], str]]) -> tuple[str, int] | None:
+        """The key of a sentence of another copy of the story that is the same passage as `text`."""
+        threshold = self.settings.passage_threshold
+        return next((key for key, other in found if key[0] != doc_id and same_passage(text, other, threshold)), None)

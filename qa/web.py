@@ -21,7 +21,7 @@ from qa.core import protocol
 from qa.core.errors import QAError, RequestError, ServeError, UnexpectedError
 from qa.core.languages import LANGUAGE_NAMES
 from qa.core.records import Answer, Conversation, Turn
-from qa.present import Passage, answer_json, source_label
+from qa.present import Passage, also_label, answer_json, source_label
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ CSS = """
 .qa-sources { font-size:0.85em; margin:6px 0 0; padding-left:1.1em; }
 .qa-lang { color:#888; }
 .qa-outlet { color:#555; }
+.qa-also { font-size:0.9em; color:#777; }
 .qa-cite.qa-selected { background:#ffe58a; }
 a.qa-cite { text-decoration:none; }
 .qa-timings { font-size:0.72em; color:#888; margin-top:4px; }
@@ -235,7 +236,9 @@ def answer_html(answer: Answer, number: int) -> str:
             if (label := source_label(c.source, c.page))
             else ""
         )
-        + f'<span class="qa-lang">({html.escape(c.file)}, {c.language})</span></li>'
+        + f'<span class="qa-lang">({html.escape(c.file)}, {c.language})</span>'
+        + (f'<div class="qa-also">{html.escape(also_label(c))}</div>' if c.also else "")
+        + "</li>"
         for c in answer.citations
     )
     t = answer.timings

@@ -81,8 +81,10 @@ class Evidence:
     char_end: int
     text: str
     score: float
+    also: tuple[str, ...] = ()  # copies of the article (index.copies) that print this sentence too
 
-    def citation(self, document: Document) -> Citation:
+    def citation(self, document: Document, copies: Sequence[Document] = ()) -> Citation:
+        """`copies`: the documents of `also`."""
         return Citation(
             self.n,
             self.doc_id,
@@ -95,7 +97,17 @@ class Evidence:
             language=document.language,
             source=document.source,
             page=document.page_at(self.char_start),
+            also=tuple(Reprint(d.doc_id, d.title, d.source) for d in copies),
         )
+
+
+@dataclass(frozen=True)
+class Reprint:
+    """Another article that prints a cited passage: a copy of the same story by another outlet."""
+
+    doc_id: str
+    title: str
+    source: Source = Source()
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,7 @@ class Citation:
     language: str = ""
     source: Source = Source()
     page: int | None = None
+    also: tuple[Reprint, ...] = ()  # "also reported by"
 
 
 @dataclass(frozen=True)
@@ -230,6 +243,7 @@ class IndexedDocument:
     sentences: int
     chunks: int
     source: Source = Source()
+    copy_of: str = ""  # the representative of the copies of one story this document belongs to
 
 
 @dataclass(frozen=True)

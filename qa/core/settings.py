@@ -74,6 +74,13 @@ class IngestSettings(_Section):
         "version, if any, stays); the other files are indexed. The largest file allowed (5 MB of text) takes about 6.5 "
         "minutes on 2 cores.",
     )
+    copy_threshold: float = Field(
+        0.3,
+        gt=0,
+        lt=1,
+        description="Articles whose five-word shingles overlap at least this much (Jaccard) are copies of one "
+        "story (a wire story and its reprints): shown as one source. Fitted by `python -m eval.fit_copies`.",
+    )
     furniture_patterns: tuple[str, ...] = Field(
         tuple(DEFAULT_FURNITURE_PATTERNS),
         description="Regular expressions; a short paragraph matching one in full is page furniture (ads, "
@@ -136,6 +143,14 @@ class RetrievalSettings(_Section):
     rrf_k: int = Field(60, gt=0, description="The constant of reciprocal rank fusion.")
     top_chunks: int = Field(6, gt=0, description="Fused chunks whose sentences become candidate evidence.")
     max_evidence: int = Field(6, gt=0, description="Ranked evidence sentences an answer keeps (for display).")
+    passage_threshold: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="Two sentences of copies of one story whose word pairs overlap at least this much (Jaccard) "
+        "are one passage: searched and cited once, the other copies named beside it. Fitted by "
+        "`python -m eval.fit_copies`.",
+    )
     calibration: Path = Field(
         Path(__file__).resolve().parents[1] / "calibration.json",
         description="The fitted evidence models (which sentence answers, whether to answer); "

@@ -1,0 +1,87 @@
+"""Copies of one story (a wire story and its reprints) are found at index time, searched and cited once, and
+named beside the passage; they never take the place of other evidence."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from eval import fit_copies
+from index.copies import copy_groups, same_passage
+from index.ingest import Ingestor
+from qa.assistant import Assistant
+from qa.core.settings import IngestSettings, RetrievalSettings, Settings
+from qa.present import answer_json, format_answer
+
+from conftest import FakeLLM, KeywordEmbedder, ROOT, write_test_calibration
+
+NEWS = ROOT / "eval" / "suites" / "news" / "corpus"
+WIRE = ["baltic-business-daily-bike-sharing-merger.html", "nordpresse-velonord-alpenrad-merger.html",
+        "rhein-courier-nordalp-mobility.html"]
+
+
+def test_the_shipped_thresholds_are_the_fitted_ones():
+    assert fit_copies.fit()[0] == IngestSettings().copy_threshold
+    assert fit_copies.fit_passages()[0] == RetrievalSettings().passage_threshold
+
+
+def test_the_wire_story_and_its_reprints_are_one_group_and_nothing_else_is():
+    ingestor = Ingestor(IngestSettings())
+    docs = {p.name: ingestor.read(p, p.name) for p in NEWS.iterdir()}
+    groups = copy_groups(docs, IngestSettings().copy_threshold)
+    assert groups == {name: WIRE[0] for name in WIRE}  # the earliest published, then the first by name
+
+
+def test_an_edited_sentence_of_a_reprint_is_the_same_passage():
+    threshold = RetrievalSettings().passage_threshold
+    assert same_passage("Hamburg-based VeloNord and Munich's Alpenrad said on Tuesday they would merge.",
+                        "Hamburg-based VeloNord and Munich's Alpenrad said Tuesday they would merge.", threshold)
+    assert not same_passage("The merger is expected to close in the autumn.",
+                            "Last year, VeloNord's riders took 9.2 million trips.", threshold)
+
+
+@pytest.fixture
+def news(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(NEWS, corpus)
+    settings = Settings(paths={"corpus": corpus, "data": tmp_path / "data"},
+                        retrieval={"translate_queries": False,
+                                   "calibration": write_test_calibration(tmp_path / "calibration.json")})
+    assistant = Assistant(settings, embedder=KeywordEmbedder(), llm=FakeLLM())
+    assistant.index()
+    return assistant
+
+
+QUESTION = "Who will lead the new company, Lena Brandt?"
+
+
+def test_copies_are_searched_once_and_named_beside_the_passage_and_crowd_nothing_out(news, tmp_path):
+    retrieval = news.retrieve(QUESTION)
+    leads = [e for e in retrieval.evidence if "will lead the new company" in e.text]
+    assert len(leads) == 1  # three outlets print it; it is one passage
+    assert set(leads[0].also) | {leads[0].doc_id} == set(WIRE)
+    settings = news.settings.model_copy(update={  # the same collection with copies not told apart
+        "ingest": news.settings.ingest.model_copy(update={"copy_threshold": 0.99}),
+        "paths": news.settings.paths.model_copy(update={"data": tmp_path / "plain"})})
+    plain = Assistant(settings, embedder=KeywordEmbedder(), llm=FakeLLM())
+    plain.index()
+    crowded = plain.retrieve(QUESTION)
+    assert sum("will lead the new company" in e.text for e in crowded.evidence) == 3
+    reached = {d for e in retrieval.evidence for d in (e.doc_id, *e.also)}
+    assert reached > {e.doc_id for e in crowded.evidence}  # the places the copies took go to other articles
+
+
+def test_a_citation_names_the_other_outlets_and_survives_a_reload(news):
+    fresh = Assistant(news.settings, embedder=news.embedder, llm=FakeLLM())
+    lead = next(e for e in fresh.retrieve(QUESTION).evidence if "will lead the new company" in e.text)
+    documents = fresh.documents()
+    cited = lead.citation(documents[lead.doc_id], [documents[d] for d in lead.also])
+    assert {r.doc_id for r in cited.also} == set(WIRE) - {cited.doc_id}
+    outlets = {r.source.outlet for r in cited.also}
+    assert outlets <= {"Nordpresse", "Baltic Business Daily", "rheincourier.example"} and len(outlets) == 2
+    from qa.core.records import Answer, Timings
+
+    answer = Answer(QUESTION, f"Lena Brandt [1] — “{cited.quote}”", (cited,), False, "en", Timings())
+    assert f"also reported by {', '.join(r.source.outlet for r in cited.also)}" in format_answer(answer)
+    assert {a["file"] for a in answer_json(answer)["citations"][0]["also"]} == set(WIRE) - {cited.doc_id}
