@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from qa import numbers
+from qa import dates, numbers
 
 NUMBER, DATE, PERSON, PLACE, OTHER = "number", "date", "person", "place", "other"
 
@@ -158,8 +158,12 @@ def _months() -> re.Pattern:
     return re.compile(rf"(?<!\w)({words})(?!\w)")
 
 
-def has_date(text: str) -> bool:
-    return bool(_YEAR.search(text) or _DECADE.search(text) or _months().search(text.casefold()))
+def has_date(text: str, language: str = "", relative: bool = False) -> bool:
+    """A year, a decade or a month; with `relative` (the text is from an article whose publication date is
+    known), also a date relative to that day ("on Tuesday", "last year")."""
+    if _YEAR.search(text) or _DECADE.search(text) or _months().search(text.casefold()):
+        return True
+    return relative and dates.mentions(text, language)
 
 
 def has_number(text: str, language: str) -> bool:
@@ -182,13 +186,15 @@ def names_in(text: str, sentence: bool = True) -> list[str]:
     return words
 
 
-def holds(kind: str, text: str, language: str, question: str = "", sentence: bool = True) -> bool:
+def holds(
+    kind: str, text: str, language: str, question: str = "", sentence: bool = True, relative: bool = False
+) -> bool:
     """Whether `text` (a `sentence`, or else a short answer) holds something of the kind asked for (a person or
-    place: a name the question does not already name; other kinds: anything)."""
+    place: a name the question does not already name; other kinds: anything). `relative`: see `has_date`."""
     if kind == NUMBER:
         return has_number(text, language)
     if kind == DATE:
-        return has_date(text)
+        return has_date(text, language, relative)
     if kind in (PERSON, PLACE):
         if not _CASED.search(text):
             return True  # a script without capitals (Chinese, Japanese, …) shows no names this way

@@ -135,8 +135,13 @@ class Question:
         return max((len(k & found) / len(k) for k in self.keys if k), default=1.0)
 
 
-def sentence_features(question: Question, retrieval: Retrieval, doc_language) -> np.ndarray:
-    """One row of `SENTENCE_FEATURES` per candidate of `retrieval`."""
+def _undated(ev: Evidence) -> bool:
+    return False
+
+
+def sentence_features(question: Question, retrieval: Retrieval, doc_language, dated=_undated) -> np.ndarray:
+    """One row of `SENTENCE_FEATURES` per candidate of `retrieval`. `dated(ev)`: whether the evidence's article
+    has a publication date (a relative date in it is then a date)."""
     n = len(retrieval.evidence)
     if n == 0:
         return np.zeros((0, len(SENTENCE_FEATURES)), np.float32)
@@ -146,7 +151,10 @@ def sentence_features(question: Question, retrieval: Retrieval, doc_language) ->
     rows = []
     for i, ev in enumerate(retrieval.evidence):
         kinds = {
-            k: float(question.kind == k and answer_types.holds(k, ev.text, doc_language(ev), question.text))
+            k: float(
+                question.kind == k
+                and answer_types.holds(k, ev.text, doc_language(ev), question.text, relative=dated(ev))
+            )
             for k in (answer_types.NUMBER, answer_types.DATE, answer_types.PERSON, answer_types.PLACE)
         }
         rows.append(
@@ -179,7 +187,12 @@ def sentence_features(question: Question, retrieval: Retrieval, doc_language) ->
 
 
 def answer_features(
-    question: Question, ranked: Sequence[Evidence], top_row: np.ndarray, top_score: float, doc_language
+    question: Question,
+    ranked: Sequence[Evidence],
+    top_row: np.ndarray,
+    top_score: float,
+    doc_language,
+    dated=_undated,
 ) -> np.ndarray:
     """`ANSWER_FEATURES` of answering from `ranked[0]` (scores are the sentence model's probabilities;
     `top_score` is its linear score, which unlike a share among the candidates says how good it is alone)."""
@@ -188,10 +201,10 @@ def answer_features(
     row = dict(zip(SENTENCE_FEATURES, top_row))
     anywhere = question.names_share(" ".join(e.text for e in ranked))
     holds = question.kind == answer_types.OTHER or answer_types.holds(
-        question.kind, top.text, doc_language(top), question.text
+        question.kind, top.text, doc_language(top), question.text, relative=dated(top)
     )
     near = question.kind == answer_types.OTHER or any(
-        answer_types.holds(question.kind, e.text, doc_language(e), question.text) for e in ranked[:3]
+        answer_types.holds(question.kind, e.text, doc_language(e), question.text, relative=dated(e)) for e in ranked[:3]
     )
     return np.array(
         [
@@ -319,20 +332,20 @@ class Ranked:
     answerable: bool
 
 
-def rank(question: Question, retrieval: Retrieval, calibration: Calibration, doc_language) -> Ranked:
+def rank(question: Question, retrieval: Retrieval, calibration: Calibration, doc_language, dated=_undated) -> Ranked:
     if not retrieval.evidence:
         return Ranked((), 0.0, False)
-    ranked, features = ranked_by(question, retrieval, calibration.sentence, doc_language)
+    ranked, features = ranked_by(question, retrieval, calibration.sentence, doc_language, dated)
     q = float(calibration.answer.probability(features[None, :])[0])
     return Ranked(ranked, q, q >= calibration.answer.threshold)
 
 
 def ranked_by(
-    question: Question, retrieval: Retrieval, sentence: Logistic, doc_language
+    question: Question, retrieval: Retrieval, sentence: Logistic, doc_language, dated=_undated
 ) -> tuple[tuple[Evidence, ...], np.ndarray]:
     """The candidates of `retrieval` (at least one), best first by the `sentence` model, and the
     `ANSWER_FEATURES` of answering from the first."""
-    rows = sentence_features(question, retrieval, doc_language)
+    rows = sentence_features(question, retrieval, doc_language, dated)
     p = sentence.probability(rows)
     order = np.argsort(-p, kind="stable")
     ranked = tuple(
@@ -340,5 +353,5 @@ def ranked_by(
         for n, (i, e) in enumerate(((i, retrieval.evidence[i]) for i in order), start=1)
     )
     return ranked, answer_features(
-        question, ranked, rows[order[0]], float(sentence.score(rows[order[:1]])[0]), doc_language
+        question, ranked, rows[order[0]], float(sentence.score(rows[order[:1]])[0]), doc_language, dated
     )

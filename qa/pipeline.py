@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.language import detect_language
-from qa import answer_types, numbers, verify
+from qa import answer_types, dates, numbers, verify
 from qa.core import protocol
 from qa.core.records import (
     ANSWER,
@@ -96,6 +96,13 @@ class Pipeline:
     def doc_language(self, ev: Evidence) -> str:
         return self.documents[ev.doc_id].language
 
+    def published(self, ev: Evidence) -> str:
+        """The publication date of the evidence's article (YYYY-MM-DD), "" when unknown."""
+        return self.documents[ev.doc_id].source.published
+
+    def dated(self, ev: Evidence) -> bool:
+        return bool(self.published(ev))
+
     def translations(self, question: str, language: str) -> tuple[str, ...]:
         """The question in each other language the index holds articles in (when enabled)."""
         return self._translate_question(question, language)[0]
@@ -118,7 +125,7 @@ class Pipeline:
         t_translated = time.perf_counter()
         retrieval = self.retriever.retrieve(standalone, translations)
         q = Question.of(standalone, language, translations, self.retriever.idf)
-        ranked = rank(q, retrieval, self.calibration, self.doc_language)
+        ranked = rank(q, retrieval, self.calibration, self.doc_language, self.dated)
         t_ranked = time.perf_counter()
         shown = ranked.evidence[: self.settings.retrieval.max_evidence]
 
@@ -167,7 +174,8 @@ class Pipeline:
         first, raw = None, ""
         span = None
         if self.settings.llm.compose:
-            stream = self._extractor().stream(best.text, standalone, self._may_start(q.kind), self.doc_language(best))
+            may_start = self._may_start(q.kind, self.doc_language(best), self.dated(best))
+            stream = self._extractor().stream(best.text, standalone, may_start, self.doc_language(best))
             while True:
                 try:
                     piece = next(stream)
@@ -183,13 +191,24 @@ class Pipeline:
         generations += more
         cited = (best.citation(self.documents[best.doc_id], [self.documents[d] for d in best.also]),)
         if claim is not None:
+            if q.kind == answer_types.DATE and span is not None:
+                claim = self.dated_claim(claim, span.text, best, q.language)
             text = protocol.short_answer(claim, best.n, best.text)
             yield answer(text, "composed", cited, first, extracted, raw, generations)
-        elif answer_types.holds(q.kind, best.text, self.doc_language(best), standalone):
+        elif answer_types.holds(q.kind, best.text, self.doc_language(best), standalone, relative=self.dated(best)):
             text = protocol.quoted(language, best.text, best.n)
             yield answer(text, "quoted", cited, first, extracted, raw, generations)
         else:  # a quote that lacks the kind of answer asked for does not answer
             yield answer(protocol.refusal(language), "refused", (), first, extracted, raw, generations)
+
+    def dated_claim(self, claim: str, span: str, best: Evidence, language: str) -> str:
+        """A short answer that dates relative to its article's day ("on Tuesday") with the date it means, in the
+        asker's language: "on Tuesday (14 March 2023)"."""
+        resolved = dates.resolve(span, best.text, self.doc_language(best), self.published(best))
+        if resolved is None:
+            return claim
+        said = dates.say(resolved, language)
+        return claim if said.casefold() in claim.casefold() else f"{claim} ({said})"
 
     # -- the short answer ------------------------------------------------------------------------
     def short_answer(
@@ -203,8 +222,9 @@ class Pipeline:
         ev_language = self.doc_language(best)
         questions = (q.text, *translations)
         names = set().union(*q.names)
+        dated = self.dated(best)
         check = verify.check_claim(
-            span.text, ev_language, questions, q.kind, best.text, ev_language, names, (span.start, span.end)
+            span.text, ev_language, questions, q.kind, best.text, ev_language, names, (span.start, span.end), dated
         )
         if not check.ok:
             return None, ()
@@ -232,7 +252,9 @@ class Pipeline:
                 similarity,
                 self.calibration.translation_min_similarity,
             )
-            and verify.check_claim(translated, q.language, questions, q.kind, best.text, ev_language).ok
+            and verify.check_claim(
+                translated, q.language, questions, q.kind, best.text, ev_language, relative_dates=dated
+            ).ok
         ):
             return translated, ran
         return fallback, ran
@@ -247,11 +269,14 @@ class Pipeline:
         return text
 
     @staticmethod
-    def _may_start(kind: str):
+    def _may_start(kind: str, language: str = "", dated: bool = False):
         """Where a short answer of the asked kind may begin: a number at a digit or a number word, a date also
-        at a month's name; other kinds anywhere."""
+        at a month's name (and, in a dated article, at the start of a relative date: "last", a weekday); other
+        kinds anywhere."""
         if kind == answer_types.NUMBER:
             return lambda w: bool(re.match(r"\W*\d", w)) or w.casefold().strip(",.;:") in numbers.WORDS
         if kind == answer_types.DATE:
-            return lambda w: bool(re.match(r"\W*\d", w)) or answer_types.has_date(w)
+            return lambda w: (
+                bool(re.match(r"\W*\d", w)) or answer_types.has_date(w) or (dated and dates.starts(w, language))
+            )
         return None

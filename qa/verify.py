@@ -94,14 +94,18 @@ def check_claim(
     evidence_language: str,
     question_names: AbstractSet[str] = frozenset(),
     span: tuple[int, int] | None = None,
+    relative_dates: bool = False,
 ) -> Check:
     """Whether a claim in `claim_language` may be stated on the strength of `evidence`; `span` is where in the
-    evidence the claim was taken from, when it was."""
+    evidence the claim was taken from, when it was. `relative_dates`: the evidence's article is dated, so "on
+    Tuesday" is a date."""
     if not re.search(r"\w", claim):
         return Check(False, "empty")
     if not says_something(claim, questions, claim_language):
         return Check(False, "echoes the question")
-    if not answer_types.holds(kind, claim, claim_language, questions[0] if questions else "", sentence=False):
+    if not answer_types.holds(
+        kind, claim, claim_language, questions[0] if questions else "", sentence=False, relative=relative_dates
+    ):
         return Check(False, f"not a {kind}")
     if not numbers_supported(claim, claim_language, evidence, evidence_language):
         return Check(False, "a number the evidence lacks")
