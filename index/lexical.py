@@ -56,11 +56,16 @@ class LexicalIndex:
         if docs:
             self._bm25.index(docs, show_progress=False)
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """(chunk row, score) pairs, best first; chunks sharing no term with the query are left out."""
+    def search(self, query: str, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(chunk row, score) pairs, best first; chunks sharing no term with the query are left out, and so are
+        chunks outside `rows` when it is given."""
         q = tokens(query)
         if not q or self.size == 0:
             return []
         scores = self._bm25.get_scores(q)
+        if rows is not None:
+            kept = np.zeros_like(scores)
+            kept[rows] = scores[rows]
+            scores = kept
         order = np.argsort(-scores, kind="stable")[:k]
         return [(int(i), float(scores[i])) for i in order if scores[i] > 0]

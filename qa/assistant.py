@@ -24,7 +24,7 @@ from index.language import detect_language
 from index.store import IndexStore, LoadedIndex, manifest_json
 from qa import answer_types, models
 from qa.core.errors import EmptyQuestionError, IndexMissingError, IngestError, QuestionTooLongError
-from qa.core.records import Answer, Chunk, Citation, Conversation, Document, EmbedderIdentity, Turn
+from qa.core.records import EVERYTHING, Answer, Chunk, Citation, Conversation, Document, EmbedderIdentity, Scope, Turn
 from qa.core.settings import Settings
 from qa.evidence import Calibration
 from qa.extract import SpanExtractor
@@ -229,17 +229,17 @@ class Assistant:
         """The question in each other language the index holds articles in (when enabled)."""
         return self.pipeline.translations(question, language)
 
-    def retrieve(self, question: str, translations: tuple[str, ...] = ()) -> Retrieval:
-        return self.retriever.retrieve(question, translations)
+    def retrieve(self, question: str, translations: tuple[str, ...] = (), scope: Scope = EVERYTHING) -> Retrieval:
+        return self.retriever.retrieve(question, translations, scope)
 
     def conversation(self, turns: Sequence[Turn] = ()) -> Conversation:
         """A conversation (new, or of these earlier turns) keeping as many turns as the settings say a follow-up
         may refer to."""
         return Conversation.of(turns, self.settings.chat.history_turns)
 
-    def ask(self, question: str, conversation: Conversation | None = None) -> Answer:
+    def ask(self, question: str, conversation: Conversation | None = None, scope: Scope = EVERYTHING) -> Answer:
         answer = None
-        for event in self.ask_stream(question, conversation):
+        for event in self.ask_stream(question, conversation, scope):
             if isinstance(event, Answer):
                 answer = event
         assert answer is not None
@@ -256,8 +256,11 @@ class Assistant:
             self.question_language("warm up")
             answer_types.has_date("warm up")
 
-    def ask_stream(self, question: str, conversation: Conversation | None = None) -> Iterator[Token | Answer]:
-        """Yields the short answer as the model chooses it (`Token`), then the checked `Answer`.
+    def ask_stream(
+        self, question: str, conversation: Conversation | None = None, scope: Scope = EVERYTHING
+    ) -> Iterator[Token | Answer]:
+        """Yields the short answer as the model chooses it (`Token`), then the checked `Answer`; `scope` limits
+        the articles searched (by date, outlet, language).
 
         `conversation` holds the earlier turns; a follow-up is rewritten into a standalone question before
         retrieval (plain questions are left as they are). The model's prompt never holds the conversation itself.
@@ -272,7 +275,7 @@ class Assistant:
             self.warm_up()
             model_info = {"llm": self.llm.name, "embedder": self.embedder_identity.name}
             turns = self.conversation(conversation.turns).turns if conversation is not None else ()
-            yield from self.pipeline.run(" ".join(question.split()), turns, model_info)
+            yield from self.pipeline.run(" ".join(question.split()), turns, model_info, scope)
 
     # -- set-up and description -----------------------------------------------------------
     def prepare_models(self, log: Callable[[str], None] = print) -> dict[str, Path]:

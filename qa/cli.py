@@ -104,15 +104,25 @@ def index(
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in any language.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
+    since: Annotated[str, typer.Option(help="Only articles published on or after this day (YYYY-MM-DD).")] = "",
+    until: Annotated[str, typer.Option(help="Only articles published on or before this day (YYYY-MM-DD).")] = "",
+    outlet: Annotated[
+        list[str] | None, typer.Option(help="Only articles of this outlet, by name or web address (repeatable).")
+    ] = None,
+    language: Annotated[
+        list[str] | None, typer.Option(help="Only articles in this language, e.g. de (repeatable).")
+    ] = None,
 ) -> None:
     """Answer a question from the indexed articles, with the passages it rests on."""
     from qa.assistant import Token
+    from qa.core.records import Scope
 
+    scope = Scope.of(since, until, outlet or (), language or ())
     assistant = _assistant()
     answer = None
     streaming = not as_json and sys.stdout.isatty()
     draft = ""
-    for event in assistant.ask_stream(question):
+    for event in assistant.ask_stream(question, scope=scope):
         if isinstance(event, Token):
             if streaming:
                 sys.stdout.write("\033[2m" + event.text + "\033[0m")  # the unchecked draft, dimmed

@@ -27,12 +27,14 @@ from qa.core import protocol
 from qa.core.records import (
     ANSWER,
     ANSWER_TRANSLATION,
+    EVERYTHING,
     QUESTION_TRANSLATION,
     Answer,
     Citation,
     Document,
     Evidence,
     GenerationStats,
+    Scope,
     Timings,
     Turn,
 )
@@ -116,14 +118,16 @@ class Pipeline:
         texts = tuple(t.text for t in done if t.text and t.text.casefold() != question.casefold())
         return texts, tuple(t.stats.of_step(QUESTION_TRANSLATION) for t in done if t.stats)
 
-    def run(self, question: str, history: Sequence[Turn], model: dict[str, str]) -> Iterator[Token | Answer]:
+    def run(
+        self, question: str, history: Sequence[Turn], model: dict[str, str], scope: Scope = EVERYTHING
+    ) -> Iterator[Token | Answer]:
         t0 = time.perf_counter()
         language = self.question_language(question)
         standalone = rewrite(question, history, language)
         t_rewritten = time.perf_counter()
         translations, generations = self._translate_question(standalone, language)
         t_translated = time.perf_counter()
-        retrieval = self.retriever.retrieve(standalone, translations)
+        retrieval = self.retriever.retrieve(standalone, translations, scope)
         q = Question.of(standalone, language, translations, self.retriever.idf)
         ranked = rank(q, retrieval, self.calibration, self.doc_language, self.dated)
         t_ranked = time.perf_counter()

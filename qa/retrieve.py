@@ -19,7 +19,8 @@ from index.copies import same_passage
 from index.embed import Embedder
 from index.lexical import stems
 from index.store import LoadedIndex
-from qa.core.records import Evidence, Hit
+from qa.core.errors import ScopeError
+from qa.core.records import EVERYTHING, Evidence, Hit, Scope
 from qa.core.settings import RetrievalSettings
 
 LEXICAL_WEIGHT = 0.1  # weight of the share of the question's word stems a sentence contains
@@ -86,27 +87,47 @@ class Retriever:
     def idf(self, stem: str) -> float:
         return self._idf.get(stem, self._unseen_idf)
 
-    def search(self, queries: list[str], vectors: np.ndarray) -> list[Hit]:
+    def rows(self, scope: Scope) -> np.ndarray | None:
+        """The chunk rows of the articles `scope` admits (None: all of them)."""
+        if not scope:
+            return None
+        documents = self.index.data.documents
+        admitted = {d for d, doc in documents.items() if scope.admits(doc)}
+        if not admitted:
+            raise ScopeError(f"no indexed article is {scope.describe()}")
+        return np.array([i for i, c in enumerate(self.index.data.chunks) if c.doc_id in admitted], np.int64)
+
+    def _dense(self, vectors: np.ndarray, k: int, rows: np.ndarray | None) -> np.ndarray:
+        """The `k` nearest chunk rows per query; within `rows` by exact inner product."""
+        if rows is None:
+            return self.index.dense.search(vectors, k)[1]
+        assert self.index.data.chunk_vectors is not None
+        scores = vectors @ self.index.data.chunk_vectors[rows].T
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        return rows[order]
+
+    def search(self, queries: list[str], vectors: np.ndarray, rows: np.ndarray | None = None) -> list[Hit]:
         """Fuses a dense and a BM25 ranking for every query; the first query is the question itself, the
-        others (translations) weigh `translation_weight`."""
+        others (translations) weigh `translation_weight`. `rows`: the chunks searched (None: all)."""
         s = self.settings
-        _, ids = self.index.dense.search(vectors, s.k_dense)
+        ids = self._dense(vectors, s.k_dense, rows)
         rankings, weights = {}, {}
         for i, text in enumerate(queries):
             tag = "" if i == 0 else f":translated{i}"
             rankings["dense" + tag] = [int(r) for r in ids[i] if r >= 0]
-            rankings["lexical" + tag] = [row for row, _ in self.index.lexical.search(text, s.k_lexical)]
+            rankings["lexical" + tag] = [row for row, _ in self.index.lexical.search(text, s.k_lexical, rows)]
             weights["dense" + tag] = weights["lexical" + tag] = 1.0 if i == 0 else s.translation_weight
         fused = reciprocal_rank_fusion(rankings, s.rrf_k, weights)
         chunks = self.index.data.chunks
         return [Hit(chunks[row], score, rank) for rank, (row, score) in enumerate(fused, start=1)]
 
-    def retrieve(self, question: str, translations: tuple[str, ...] = ()) -> Retrieval:
+    def retrieve(self, question: str, translations: tuple[str, ...] = (), scope: Scope = EVERYTHING) -> Retrieval:
         if not self.index.data.chunks:
             return Retrieval((), ())
+        rows = self.rows(scope)
         queries = [question, *translations]
         vectors = self.embedder.encode_queries(queries)
-        hits = self.search(queries, vectors)
+        hits = self.search(queries, vectors, rows)
         evidence, signals = self.evidence(queries, vectors, hits)
         return Retrieval(tuple(hits), evidence, signals)
 

@@ -20,7 +20,7 @@ from qa.assistant import Assistant, Token
 from qa.core import protocol
 from qa.core.errors import QAError, RequestError, ServeError, UnexpectedError
 from qa.core.languages import LANGUAGE_NAMES
-from qa.core.records import Answer, Conversation, Turn
+from qa.core.records import Answer, Conversation, Scope, Turn
 from qa.present import Passage, also_label, answer_json, source_label
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,16 @@ class ChatApp:
         return as_qa_error(exc, Path(self.settings.paths.data))
 
     # -- answering -----------------------------------------------------------------------
-    def respond(self, message: str, messages: list[dict], session: dict) -> Iterator[tuple[str, list, dict]]:
+    def respond(
+        self,
+        message: str,
+        messages: list[dict],
+        session: dict,
+        since: str = "",
+        until: str = "",
+        outlets: list[str] | None = None,
+        languages: list[str] | None = None,
+    ) -> Iterator[tuple[str, list, dict]]:
         question = " ".join((message or "").split())
         if not question:
             yield "", messages, session
@@ -110,7 +119,8 @@ class ChatApp:
         yield "", [*messages, pending], session
         draft, answer = "", None
         try:
-            for event in self.assistant.ask_stream(question, session["conversation"]):
+            scope = Scope.of(since or "", until or "", outlets or (), languages or ())
+            for event in self.assistant.ask_stream(question, session["conversation"], scope):
                 if isinstance(event, Token):
                     draft += event.text
                     pending = {"role": "assistant", "content": f'<span class="qa-draft">{html.escape(draft)}</span>'}
@@ -180,10 +190,26 @@ class ChatApp:
         return "\n\n".join(lines), None
 
     # -- API ---------------------------------------------------------------------------------
-    def ask_api(self, question: str, history: list[dict] | None = None) -> dict:
-        """Answer a question with citations. `history`: earlier turns as {"question", "answer"} objects."""
+    def ask_api(
+        self,
+        question: str,
+        history: list[dict] | None = None,
+        since: str = "",
+        until: str = "",
+        outlets: list[str] | None = None,
+        languages: list[str] | None = None,
+    ) -> dict:
+        """Answer a question with citations. `history`: earlier turns as {"question", "answer"} objects; `since`,
+        `until` (YYYY-MM-DD), `outlets` and `languages` limit the articles searched."""
         try:
-            answer = self.assistant.ask(api_question(question), self.assistant.conversation(api_history(history)))
+            scope = Scope.of(
+                api_text("since", since),
+                api_text("until", until),
+                api_list("outlets", outlets),
+                api_list("languages", languages),
+            )
+            conversation = self.assistant.conversation(api_history(history))
+            answer = self.assistant.ask(api_question(question), conversation, scope)
         except Exception as exc:
             raise gr.Error(str(self.error(exc))) from None
         return answer_json(answer)
@@ -193,6 +219,22 @@ def api_question(question: object) -> str:
     if not isinstance(question, str):
         raise RequestError(f"question: expected text, got {type(question).__name__}")
     return question
+
+
+def api_text(field: str, value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise RequestError(f"{field}: expected text, got {type(value).__name__}")
+    return value
+
+
+def api_list(field: str, value: object) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RequestError(f"{field}: expected a list of texts, got {type(value).__name__}")
+    return value
 
 
 def api_history(history: object) -> list[Turn]:
@@ -283,6 +325,9 @@ def error_html(exc: QAError) -> str:
 def build(assistant: Assistant) -> gr.Blocks:
     handlers = ChatApp(assistant)
     exts = list(assistant.settings.ingest.extensions)
+    documents = assistant.documents() if assistant.store.exists() else {}
+    outlet_choices = sorted({d.source.outlet for d in documents.values() if d.source.outlet}, key=str.casefold)
+    language_choices = sorted({d.language for d in documents.values()})
     with gr.Blocks(title="Ask your articles", analytics_enabled=False) as app:
         session = gr.State(new_session(assistant.conversation()))
         gr.Markdown(
@@ -310,6 +355,21 @@ def build(assistant: Assistant) -> gr.Blocks:
                         submit_btn="Ask",
                     )
                     new = gr.Button("New conversation", scale=1, size="sm", elem_id="new-conversation")
+                with gr.Accordion("Limit the sources", open=False, elem_id="limit-sources"):
+                    with gr.Row():
+                        since = gr.Textbox(label="Published since", placeholder="YYYY-MM-DD", elem_id="since")
+                        until = gr.Textbox(label="Published until", placeholder="YYYY-MM-DD", elem_id="until")
+                    with gr.Row():
+                        outlets = gr.Dropdown(
+                            outlet_choices,
+                            multiselect=True,
+                            allow_custom_value=True,
+                            label="Outlets",
+                            elem_id="outlets",
+                        )
+                        languages = gr.Dropdown(
+                            language_choices, multiselect=True, label="Languages", elem_id="languages"
+                        )
             with gr.Column(scale=2):
                 source = gr.HTML(EMPTY_PANEL, elem_id="source-panel", label="Source", js_on_load=CITATION_CLICKS)
                 with gr.Accordion(f"Add articles ({', '.join(exts)})", open=False, elem_id="add-articles"):
@@ -317,7 +377,7 @@ def build(assistant: Assistant) -> gr.Blocks:
                     status = gr.Markdown(elem_id="upload-status")
         box.submit(
             handlers.respond,
-            [box, chat, session],
+            [box, chat, session, since, until, outlets, languages],
             [box, chat, session],
             concurrency_id=GROUP,
             concurrency_limit=1,

@@ -58,6 +58,12 @@ class QuestionTooLongError(QAError):
     hint = "ask one short question; the answer is looked up in the articles, not in the question"
 
 
+class ScopeError(QAError):
+    """A filter that no indexed article passes."""
+
+    hint = "widen the filter; `qa info` lists the indexed articles with their outlets, dates and languages"
+
+
 class RequestError(QAError):
     """A malformed call to the API: names the field."""
 

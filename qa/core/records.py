@@ -53,6 +53,65 @@ class Document:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """Which articles a question is asked of: published from `since` to `until` (YYYY-MM-DD, both included; an
+    article without a date is then left out), by one of `outlets` (its name or its web address's host), in one of
+    `languages`. Empty fields admit every article."""
+
+    since: str = ""
+    until: str = ""
+    outlets: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.since or self.until or self.outlets or self.languages)
+
+    @classmethod
+    def of(cls, since: str = "", until: str = "", outlets: Sequence[str] = (), languages: Sequence[str] = ()) -> Scope:
+        """A scope from what a person typed; a date that is not YYYY-MM-DD is a RequestError naming it."""
+        from datetime import date
+
+        from qa.core.errors import RequestError
+
+        for name, value in (("since", since), ("until", until)):
+            try:
+                if value:
+                    date.fromisoformat(value)
+            except ValueError:
+                raise RequestError(f"{name}: {value!r} is not a date", hint="write it as YYYY-MM-DD") from None
+        clean = tuple(o.strip() for o in outlets if o.strip()), tuple(x.strip().lower() for x in languages if x.strip())
+        return cls(since.strip(), until.strip(), *clean)
+
+    def admits(self, doc: Document) -> bool:
+        published = doc.source.published
+        if (self.since or self.until) and not published:
+            return False
+        if (self.since and published < self.since) or (self.until and published > self.until):
+            return False
+        if self.languages and doc.language not in self.languages:
+            return False
+        return not self.outlets or any(_same_outlet(o, doc.source) for o in self.outlets)
+
+    def describe(self) -> str:
+        parts = [f"since {self.since}" if self.since else "", f"until {self.until}" if self.until else ""]
+        parts += [f"by {' or '.join(self.outlets)}" if self.outlets else ""]
+        parts += [f"in {' or '.join(self.languages)}" if self.languages else ""]
+        return ", ".join(p for p in parts if p)
+
+
+EVERYTHING = Scope()
+
+
+def _same_outlet(asked: str, source: Source) -> bool:
+    """ "DW" names the outlet DW; "dw.com" also the articles whose address is on dw.com or one of its hosts."""
+    from urllib.parse import urlsplit
+
+    want = asked.casefold().strip()
+    host = (urlsplit(source.url).hostname or "").casefold()
+    return want == source.outlet.casefold() or (bool(host) and (host == want or host.endswith("." + want)))
+
+
+@dataclass(frozen=True)
 class Chunk:
     chunk_id: str
     doc_id: str
