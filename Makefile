@@ -54,9 +54,9 @@ test: setup $(CHROMIUM) check
 test-fast: check
 	$(BIN)/python -m pytest tests -m "not slow"
 
-# Every suite: the bundled articles, XQuAD en/de/es (gated) and XQuAD ru/zh (reported).
+# Every suite: the bundled articles, XQuAD en/de/es (gated), XQuAD ru/zh and the news suite (reported).
 eval: index
-	$(BIN)/qa eval --suite seed --suite xquad --suite xquad-ruzh
+	$(BIN)/qa eval --suite seed --suite xquad --suite xquad-ruzh --suite news
 
 # Refits qa/calibration.json (the evidence models and the translation cut-off) on half A of the suites.
 fit: setup

@@ -46,6 +46,7 @@ _FUTURE = {
     "de": r"\b(wird|werden|soll|sollen|will|wollen|plant|planen|geplant|erwartet|rechnet|rechnen|künftig|"
     r"voraussichtlich)\b",
 }
+_CAPITALISED = {"en", "de", "nl"}  # languages that write weekdays and months with a capital
 _YEAR = re.compile(r"\b(1[5-9]|20)\d\d\b")
 _STARTS = {
     "en": {"yesterday", "today", "tomorrow", "last", "this", "next", "previous", "coming", "past"},
@@ -114,6 +115,22 @@ def mentions(text: str, language: str) -> bool:
     if re.search(_RELATIVE.get(language, "(?!)"), folded):
         return True
     return any(_word(w, folded) for w in [*_weekdays(language), *_SEASONS.get(language, {})])
+
+
+def find(text: str, language: str) -> str | None:
+    """The first expression in `text` that dates relative to the day it was written ("Last year", "am
+    Dienstag", "in October"), as written; None when there is none or a year is named."""
+    if _YEAR.search(text):
+        return None
+    names = [*_weekdays(language), *_SEASONS.get(language, {}), *_months(language)]
+    patterns = [_RELATIVE.get(language, "(?!)"), *(rf"(?<!\w){re.escape(n)}(?!\w)" for n in names if len(n) > 2)]
+    found = [m for p in patterns for m in re.finditer(p, text.casefold())]
+    if language in _CAPITALISED:  # "may" the verb is not May the month
+        found = [m for m in found if m.re.pattern == patterns[0] or text[m.start()].isupper()]
+    if not found:
+        return None
+    first = min(found, key=lambda m: m.start())
+    return text[first.start() : first.end()]
 
 
 def starts(word: str, language: str) -> bool:

@@ -325,19 +325,35 @@ def _load(path: Path) -> Calibration:
 @dataclass(frozen=True)
 class Ranked:
     """The candidates best first (`Evidence.score`: the probability that the sentence holds the answer, numbered
-    from 1 in that order) and the probability that answering from the first is right."""
+    from 1 in that order) and the probability that answering from the first is right; `rows`: the candidates'
+    `SENTENCE_FEATURES`, in the same order."""
 
     evidence: tuple[Evidence, ...]
     answer_probability: float
     answerable: bool
+    rows: np.ndarray | None = None
 
 
 def rank(question: Question, retrieval: Retrieval, calibration: Calibration, doc_language, dated=_undated) -> Ranked:
     if not retrieval.evidence:
         return Ranked((), 0.0, False)
-    ranked, features = ranked_by(question, retrieval, calibration.sentence, doc_language, dated)
+    ranked, features, rows = _ranked(question, retrieval, calibration.sentence, doc_language, dated)
     q = float(calibration.answer.probability(features[None, :])[0])
-    return Ranked(ranked, q, q >= calibration.answer.threshold)
+    return Ranked(ranked, q, q >= calibration.answer.threshold, rows)
+
+
+def answers_without_those_above(
+    question: Question, ranked: Ranked, i: int, calibration: Calibration, doc_language, dated=_undated
+) -> bool:
+    """Whether the evidence models would answer from `ranked.evidence[i]` were the candidates above it absent:
+    the test a second article's sentence passes to count as answering the question too."""
+    assert ranked.rows is not None
+    rows = ranked.rows[i:]
+    p = calibration.sentence.probability(rows)
+    rest = tuple(replace(e, score=float(p[k])) for k, e in enumerate(ranked.evidence[i:]))
+    linear = float(calibration.sentence.score(rows[:1])[0])
+    features = answer_features(question, rest, rows[0], linear, doc_language, dated)
+    return float(calibration.answer.probability(features[None, :])[0]) >= calibration.answer.threshold
 
 
 def ranked_by(
@@ -345,6 +361,13 @@ def ranked_by(
 ) -> tuple[tuple[Evidence, ...], np.ndarray]:
     """The candidates of `retrieval` (at least one), best first by the `sentence` model, and the
     `ANSWER_FEATURES` of answering from the first."""
+    ranked, features, _ = _ranked(question, retrieval, sentence, doc_language, dated)
+    return ranked, features
+
+
+def _ranked(
+    question: Question, retrieval: Retrieval, sentence: Logistic, doc_language, dated
+) -> tuple[tuple[Evidence, ...], np.ndarray, np.ndarray]:
     rows = sentence_features(question, retrieval, doc_language, dated)
     p = sentence.probability(rows)
     order = np.argsort(-p, kind="stable")
@@ -352,6 +375,7 @@ def ranked_by(
         replace(e, n=n, score=float(p[i]))
         for n, (i, e) in enumerate(((i, retrieval.evidence[i]) for i in order), start=1)
     )
-    return ranked, answer_features(
+    features = answer_features(
         question, ranked, rows[order[0]], float(sentence.score(rows[order[:1]])[0]), doc_language, dated
     )
+    return ranked, features, rows[order]

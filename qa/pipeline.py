@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
@@ -39,7 +40,7 @@ from qa.core.records import (
     Turn,
 )
 from qa.core.settings import Settings
-from qa.evidence import Calibration, Question, rank
+from qa.evidence import Calibration, Question, Ranked, answers_without_those_above, rank
 from qa.extract import Span, SpanExtractor
 from qa.followup import rewrite
 from qa.retrieve import Retriever
@@ -193,17 +194,105 @@ class Pipeline:
         extracted = time.perf_counter()
         claim, more = self.short_answer(q, translations, best, span)
         generations += more
-        cited = (best.citation(self.documents[best.doc_id], [self.documents[d] for d in best.also]),)
-        if claim is not None:
-            if q.kind == answer_types.DATE and span is not None:
+        cited: tuple[Citation, ...] = (self.citation(best),)
+        if claim is not None and span is not None:
+            if q.kind == answer_types.DATE:
                 claim = self.dated_claim(claim, span.text, best, q.language)
-            text = protocol.short_answer(claim, best.n, best.text)
+            agree, differ, more = self.other_reports(q, standalone, translations, ranked, claim, span)
+            generations += more
+            if differ is not None:
+                other, figure = differ
+                claim, figure = self._with_dates(claim, best, figure, other, language)
+                text = protocol.differing(language, claim, best.n, best.text, figure, other.n, other.text)
+                cited += (self.citation(other),)
+            else:
+                text = protocol.short_answer(claim, best.n, best.text, [e.n for e in agree])
+                cited += tuple(self.citation(e) for e in agree)
             yield answer(text, "composed", cited, first, extracted, raw, generations)
         elif answer_types.holds(q.kind, best.text, self.doc_language(best), standalone, relative=self.dated(best)):
             text = protocol.quoted(language, best.text, best.n)
+            if q.kind == answer_types.DATE:
+                text += self.dated_quote(best, language)
             yield answer(text, "quoted", cited, first, extracted, raw, generations)
         else:  # a quote that lacks the kind of answer asked for does not answer
             yield answer(protocol.refusal(language), "refused", (), first, extracted, raw, generations)
+
+    def citation(self, ev: Evidence) -> Citation:
+        return ev.citation(self.documents[ev.doc_id], [self.documents[d] for d in ev.also])
+
+    # -- several articles, one answer -------------------------------------------------------------
+    def other_reports(
+        self, q: Question, standalone: str, translations: tuple[str, ...], ranked: Ranked, claim: str, span: Span
+    ) -> tuple[list[Evidence], tuple[Evidence, str] | None, Generations]:
+        """Sentences of other articles (not copies of the best one's) that answer the question too, by the same
+        evidence models that decided to answer: those that state the same fact, and the first that gives another
+        figure for a number asked for, with that figure (checked like any short answer)."""
+        best = ranked.evidence[0]
+        copies = self.retriever.index.data.copies
+        seen = {copies.get(best.doc_id, best.doc_id)}
+        agree: list[Evidence] = []
+        differ: tuple[Evidence, str] | None = None
+        generations: Generations = ()
+        for i, ev in enumerate(ranked.evidence[: self.settings.retrieval.max_evidence]):
+            story = copies.get(ev.doc_id, ev.doc_id)
+            if i == 0 or story in seen:
+                continue
+            if not answers_without_those_above(q, ranked, i, self.calibration, self.doc_language, self.dated):
+                continue
+            seen.add(story)
+            if self.states(span.text, self.doc_language(best), ev):
+                agree.append(ev)
+            elif q.kind == answer_types.NUMBER and differ is None:
+                other_span, stats = self._extract(ev, standalone, q)
+                generations += (stats.of_step(ANSWER),) if stats else ()
+                figure, more = self.short_answer(q, translations, ev, other_span)
+                generations += more
+                if figure is not None and self._differs(figure, claim, q.language):
+                    differ = (ev, figure)
+        return agree, differ, generations
+
+    def states(self, said: str, language: str, ev: Evidence) -> bool:
+        """Whether the evidence states what `said` (a short answer in `language`) says: the same numbers, or the
+        same words."""
+        said_numbers = numbers.quantities(said, language)
+        if said_numbers:
+            found = numbers.quantities(ev.text, self.doc_language(ev))
+            return all(numbers.supported(n, found) for n in said_numbers)
+        flat = " ".join(said.split()).casefold()
+        return len(flat) > 2 and flat in " ".join(ev.text.split()).casefold()
+
+    def _with_dates(self, claim: str, best: Evidence, figure: str, other: Evidence, language: str) -> tuple[str, str]:
+        """Each figure with its article's date, when the two reports were published on different days: a later
+        report may give a newer figure rather than another one."""
+        ours, theirs = self.published(best), self.published(other)
+        if not ours or not theirs or ours == theirs:
+            return claim, figure
+        day = dates.DAY
+        return (
+            f"{claim} ({dates.say(dates.Resolved(date.fromisoformat(ours), day), language)})",
+            f"{figure} ({dates.say(dates.Resolved(date.fromisoformat(theirs), day), language)})",
+        )
+
+    @staticmethod
+    def _differs(figure: str, claim: str, language: str) -> bool:
+        ours = numbers.quantities(claim, language)
+        theirs = numbers.quantities(figure, language)
+        return bool(ours and theirs) and not any(numbers.supported(n, ours) for n in theirs)
+
+    def _extract(self, ev: Evidence, standalone: str, q: Question) -> tuple[Span | None, GenerationStats | None]:
+        may_start = self._may_start(q.kind, self.doc_language(ev), self.dated(ev))
+        stream = self._extractor().stream(ev.text, standalone, may_start, self.doc_language(ev))
+        while True:
+            try:
+                next(stream)
+            except StopIteration as ended:
+                return ended.value
+
+    def dated_quote(self, best: Evidence, language: str) -> str:
+        """For a quote that dates relative to its article's day: which date it means (" (last year: 2022)")."""
+        written = dates.find(best.text, self.doc_language(best))
+        resolved = dates.resolve(written, best.text, self.doc_language(best), self.published(best)) if written else None
+        return f" ({written}: {dates.say(resolved, language)})" if written and resolved else ""
 
     def dated_claim(self, claim: str, span: str, best: Evidence, language: str) -> str:
         """A short answer that dates relative to its article's day ("on Tuesday") with the date it means, in the

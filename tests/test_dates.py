@@ -65,3 +65,13 @@ def test_a_when_answer_from_a_dated_article_says_which_date_it_means(settings, e
     assert answer.mode == "composed", answer.text
     assert answer.text.startswith("Dienstag (14. März 2023) [1] — “Die Stadtwerke Kellstadt teilten am Dienstag")
     assert answer.citations[0].source.published == "2023-03-15"
+
+
+def test_the_relative_date_of_a_quote_is_found_as_written():
+    from qa.dates import find
+
+    assert find("Last year, VeloNord's riders took 9.2 million trips.", "en") == "Last year"
+    assert find("Das teilten beide Firmen am Dienstag mit.", "de") == "Dienstag"
+    assert find("The merger closed in October, after the approval.", "en") == "October"
+    assert find("The joint venture may introduce twelve models.", "en") is None  # the verb, not the month
+    assert find("In 2016 they merged in May.", "en") is None  # a year is named: nothing to resolve

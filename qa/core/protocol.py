@@ -55,12 +55,24 @@ def quoted(language: str, sentence: str, n: int) -> str:
     return f"{quoted_lead(language)} {_in_quotes(sentence)} {cite(n)}"
 
 
-def short_answer(claim: str, n: int, sentence: str) -> str:
-    """A short answer with its citation, followed by the sentence it rests on, quoted verbatim."""
-    return f"{claim.strip()} {cite(n)} — {_in_quotes(sentence)}"
+def cite_all(ns: list[int]) -> str:
+    return f"[{', '.join(str(n) for n in ns)}]"
 
 
-_SHORT = re.compile(r"^(.+?) \[\d+\] — ")
+def short_answer(claim: str, n: int, sentence: str, also: list[int] | None = None) -> str:
+    """A short answer with its citation (and those of other articles that state it too), followed by the sentence
+    it rests on, quoted verbatim."""
+    return f"{claim.strip()} {cite_all([n, *(also or [])])} — {_in_quotes(sentence)}"
+
+
+def differing(language: str, a: str, n: int, sentence_a: str, b: str, m: int, sentence_b: str) -> str:
+    """Two reports' figures for one thing, each with its citation, followed by the sentences they rest on."""
+    texts = _phrases()["differ"]
+    said = texts.get(language, texts["en"]).format(a=f"{a.strip()} {cite(n)}", b=f"{b.strip()} {cite(m)}")
+    return f"{said} — {_in_quotes(sentence_a)} {cite(n)} · {_in_quotes(sentence_b)} {cite(m)}"
+
+
+_SHORT = re.compile(r"^(.+?) \[\d+(?:, \d+)*\] — ")
 
 
 def short_part(text: str) -> str | None:
