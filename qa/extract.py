@@ -59,7 +59,7 @@ class SpanExtractor:
 
     def extract(self, sentence: str, question: str, may_start=None, language: str = "") -> Span | None:
         """The span of `sentence` the model answers with, or None when it would rather not copy anything.
-        `may_start(word)` says whether a span may begin with that word of the sentence (default: any)."""
+        `may_start(rest)` says whether a span may begin where `rest` of the sentence begins (default: anywhere)."""
         stream = self.stream(sentence, question, may_start, language)
         while True:
             try:
@@ -91,11 +91,7 @@ class SpanExtractor:
             return None
 
         begins = {i: word_start(i) for i in range(len(pieces))}
-        starts = [
-            i
-            for i, at in begins.items()
-            if at is not None and (may_start is None or may_start(flat[at:].split(" ", 1)[0]))
-        ]
+        starts = [i for i, at in begins.items() if at is not None and (may_start is None or may_start(flat[at:]))]
         if not starts:
             return None, None
         endings = sorted(self.endings())

@@ -179,7 +179,7 @@ class Pipeline:
         first, raw = None, ""
         span = None
         if self.settings.llm.compose:
-            may_start = self._may_start(q.kind, self.doc_language(best), self.dated(best))
+            may_start = self._may_start(q.kind, best)
             stream = self._extractor().stream(best.text, standalone, may_start, self.doc_language(best))
             while True:
                 try:
@@ -280,7 +280,7 @@ class Pipeline:
         return bool(ours and theirs) and not any(numbers.supported(n, ours) for n in theirs)
 
     def _extract(self, ev: Evidence, standalone: str, q: Question) -> tuple[Span | None, GenerationStats | None]:
-        may_start = self._may_start(q.kind, self.doc_language(ev), self.dated(ev))
+        may_start = self._may_start(q.kind, ev)
         stream = self._extractor().stream(ev.text, standalone, may_start, self.doc_language(ev))
         while True:
             try:
@@ -361,15 +361,28 @@ class Pipeline:
             return said
         return text
 
-    @staticmethod
-    def _may_start(kind: str, language: str = "", dated: bool = False):
-        """Where a short answer of the asked kind may begin: a number at a digit or a number word, a date also
-        at a month's name (and, in a dated article, at the start of a relative date: "last", a weekday); other
-        kinds anywhere."""
+    def _may_start(self, kind: str, ev: Evidence) -> Callable[[str], bool] | None:
+        """Where in `ev`'s sentence a short answer of the asked kind may begin: a number at a digit or a number
+        word; a date also at a month's name (and, in a dated article, at the start of a relative date: "last",
+        a weekday); other kinds anywhere."""
+        language = self.doc_language(ev)
         if kind == answer_types.NUMBER:
-            return lambda w: bool(re.match(r"\W*\d", w)) or w.casefold().strip(",.;:") in numbers.WORDS
+
+            def number(rest: str) -> bool:
+                word = rest.split(" ", 1)[0]
+                return bool(re.match(r"\W*\d", word)) or word.casefold().strip(",.;:") in numbers.WORDS
+
+            return number
         if kind == answer_types.DATE:
-            return lambda w: (
-                bool(re.match(r"\W*\d", w)) or answer_types.has_date(w) or (dated and dates.starts(w, language))
-            )
+            dated = self.dated(ev)
+
+            def date_start(rest: str) -> bool:
+                word = rest.split(" ", 1)[0]
+                return (
+                    bool(re.match(r"\W*\d", word))
+                    or answer_types.has_date(word)
+                    or (dated and dates.starts(word, language))
+                )
+
+            return date_start
         return None

@@ -153,7 +153,12 @@ class ChatApp:
         if citation is None:
             return EMPTY_PANEL
         try:
-            return passage_html(self.assistant.passage(citation), citation.n, key.split(":")[0])
+            shown = passage_html(self.assistant.passage(citation), citation.n, key.split(":")[0])
+            if citation.also:
+                shown = shown.replace(
+                    "</div><p>", f'</div><div class="qa-also">{html.escape(also_label(citation))}</div><p>', 1
+                )
+            return shown
         except Exception as exc:
             return error_html(self.error(exc))
 
@@ -303,7 +308,7 @@ def answer_html(answer: Answer, number: int) -> str:
     )
 
 
-def passage_html(p: Passage, n: int, answer_number: str) -> str:
+def passage_html(p: Passage, n: int, answer_number: str, also: str = "") -> str:
     language = LANGUAGE_NAMES.get(p.language, p.language)
     label = source_label(p.source, p.page)
     meta = f"{html.escape(label)} · " if label else ""
@@ -313,7 +318,8 @@ def passage_html(p: Passage, n: int, answer_number: str) -> str:
         f'<div class="qa-source"><div class="qa-source-title">{html.escape(p.title)}</div>'
         f'<div class="qa-source-meta">{meta}{language} · {html.escape(p.doc_id)} · characters '
         f"{p.quote_start}–{p.quote_end} · [{n}] of answer {html.escape(answer_number)}</div>"
-        f"<p>{html.escape(p.before)}<mark>{html.escape(p.quote)}</mark>{html.escape(p.after)}</p></div>"
+        + (f'<div class="qa-also">{html.escape(also)}</div>' if also else "")
+        + f"<p>{html.escape(p.before)}<mark>{html.escape(p.quote)}</mark>{html.escape(p.after)}</p></div>"
     )
 
 

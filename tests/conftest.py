@@ -198,3 +198,21 @@ def real_data(tmp_path_factory, default_models) -> Path:
     (data / "models").symlink_to((ROOT / ".qa" / "models").resolve())
     Assistant(Settings(paths={"corpus": CORPUS, "data": data})).index()
     return data
+
+
+NEWS_CORPUS = ROOT / "eval" / "suites" / "news" / "corpus"
+
+
+@pytest.fixture
+def news(tmp_path):
+    """The news suite's articles (saved pages, a PDF, front matter) indexed with the fakes."""
+    from qa.assistant import Assistant
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(NEWS_CORPUS, corpus)
+    settings = Settings(paths={"corpus": corpus, "data": tmp_path / "data"},
+                        retrieval={"translate_queries": False,
+                                   "calibration": write_test_calibration(tmp_path / "calibration.json")})
+    assistant = Assistant(settings, embedder=KeywordEmbedder(), llm=FakeLLM())
+    assistant.index()
+    return assistant

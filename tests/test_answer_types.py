@@ -47,3 +47,4 @@ def test_a_person_is_a_name_the_question_does_not_already_hold():
     assert t.holds(t.PERSON, "Rollo", "en", "Who led the Vikings?", sentence=False)
     assert not t.holds(t.PERSON, "He led the Vikings.", "en", "Who led the Vikings?")
     assert t.holds(t.PERSON, "维京人的首领是罗洛。", "zh", "谁领导了维京人？")  # no capitals to tell by
+

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 QA = [sys.executable, "-m", "qa.cli"]
 
 
@@ -81,25 +83,30 @@ def test_a_question_that_looks_like_an_option_is_asked(settings, embedder, fake_
     assert '"question": "--wie viele Kunden?"' in out
 
 
-def test_library_warnings_go_to_the_log_and_ours_to_the_terminal(tmp_path, capsys):
+@pytest.fixture
+def own_logging():
+    """The CLI configures the root logger; the test's own handlers come back afterwards."""
+    import logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    yield lambda: [handler.flush() for handler in root.handlers]
+    logging.captureWarnings(False)
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+
+
+def test_library_warnings_go_to_the_log_and_ours_to_the_terminal(tmp_path, capsys, own_logging):
     import logging
     import warnings
 
     from qa.cli import configure_logging
 
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    try:
-        configure_logging(tmp_path / "data")
-        logging.getLogger("langchain_text_splitters.base").warning("Created a chunk of size 512, which is longer")
-        warnings.warn("a library's deprecation", FutureWarning, stacklevel=1)
-        logging.getLogger("index.ingest").warning("passwd.txt: skipped")
-        for handler in root.handlers:
-            handler.flush()
-    finally:
-        logging.captureWarnings(False)
-        root.handlers[:], _ = saved
-        root.setLevel(saved[1])
+    configure_logging(tmp_path / "data")
+    logging.getLogger("langchain_text_splitters.base").warning("Created a chunk of size 512, which is longer")
+    warnings.warn("a library's deprecation", FutureWarning, stacklevel=1)
+    logging.getLogger("index.ingest").warning("passwd.txt: skipped")
+    own_logging()
     err = capsys.readouterr().err
     assert err == "warning: passwd.txt: skipped\n"
     log = (tmp_path / "data" / "qa.log").read_text(encoding="utf-8")
@@ -115,30 +122,18 @@ def test_a_data_folder_that_cannot_be_written_is_one_line(tmp_path):
         "(point paths.data at a writable folder)")
 
 
-def test_a_bug_is_one_line_and_its_traceback_goes_to_the_log(settings, monkeypatch, capsys):
-    import logging
-
-    import pytest
-
+def test_a_bug_is_one_line_and_its_traceback_goes_to_the_log(settings, monkeypatch, capsys, own_logging):
     from qa import cli
 
     def broken():
         cli.configure_logging(settings.paths.data)
         raise RuntimeError("boom")
 
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
     monkeypatch.setattr(cli, "_assistant", broken)
     monkeypatch.setattr(sys, "argv", ["qa", "ask", "Wer?"])
-    try:
-        with pytest.raises(SystemExit) as exit_:
-            cli.main()
-        for handler in root.handlers:
-            handler.flush()
-    finally:
-        logging.captureWarnings(False)
-        root.handlers[:], _ = saved
-        root.setLevel(saved[1])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    own_logging()
     log = settings.paths.data / "qa.log"
     assert exit_.value.code == 1
     assert capsys.readouterr().err == f"error: unexpected RuntimeError: boom (this is a bug; the details are in {log})\n"

@@ -3,18 +3,16 @@ named beside the passage; they never take the place of other evidence."""
 
 from __future__ import annotations
 
-import shutil
 
-import pytest
 
 from eval import fit_copies
 from index.copies import copy_groups, same_passage
 from index.ingest import Ingestor
 from qa.assistant import Assistant
-from qa.core.settings import IngestSettings, RetrievalSettings, Settings
+from qa.core.settings import IngestSettings, RetrievalSettings
 from qa.present import answer_json, format_answer
 
-from conftest import FakeLLM, KeywordEmbedder, ROOT, write_test_calibration
+from conftest import FakeLLM, KeywordEmbedder, ROOT
 
 NEWS = ROOT / "eval" / "suites" / "news" / "corpus"
 WIRE = ["baltic-business-daily-bike-sharing-merger.html", "nordpresse-velonord-alpenrad-merger.html",
@@ -39,18 +37,6 @@ def test_an_edited_sentence_of_a_reprint_is_the_same_passage():
                         "Hamburg-based VeloNord and Munich's Alpenrad said Tuesday they would merge.", threshold)
     assert not same_passage("The merger is expected to close in the autumn.",
                             "Last year, VeloNord's riders took 9.2 million trips.", threshold)
-
-
-@pytest.fixture
-def news(tmp_path):
-    corpus = tmp_path / "corpus"
-    shutil.copytree(NEWS, corpus)
-    settings = Settings(paths={"corpus": corpus, "data": tmp_path / "data"},
-                        retrieval={"translate_queries": False,
-                                   "calibration": write_test_calibration(tmp_path / "calibration.json")})
-    assistant = Assistant(settings, embedder=KeywordEmbedder(), llm=FakeLLM())
-    assistant.index()
-    return assistant
 
 
 QUESTION = "Who will lead the new company, Lena Brandt?"
@@ -85,3 +71,15 @@ def test_a_citation_names_the_other_outlets_and_survives_a_reload(news):
     answer = Answer(QUESTION, f"Lena Brandt [1] — “{cited.quote}”", (cited,), False, "en", Timings())
     assert f"also reported by {', '.join(r.source.outlet for r in cited.also)}" in format_answer(answer)
     assert {a["file"] for a in answer_json(answer)["citations"][0]["also"]} == set(WIRE) - {cited.doc_id}
+
+
+def test_the_side_panel_names_the_other_outlets_of_a_passage(news):
+    from qa.web import ChatApp, new_session
+
+    lead = next(e for e in news.retrieve(QUESTION).evidence if "will lead the new company" in e.text)
+    documents = news.documents()
+    cited = lead.citation(documents[lead.doc_id], [documents[d] for d in lead.also])
+    session = {**new_session(news.conversation()), "citations": {"1:1": cited}}
+    panel = ChatApp(news).show_source(session, type("Click", (), {"key": "1:1"})())
+    assert '<div class="qa-also">also reported by ' in panel and "<mark>" in panel
+    assert documents[lead.doc_id].source.outlet in panel  # the cited outlet, with its date

@@ -3,19 +3,16 @@ its API (qa.core.records.Scope)."""
 
 from __future__ import annotations
 
-import shutil
 import sys
 
 import gradio as gr
 import pytest
 
-from qa.assistant import Assistant
 from qa.core.errors import QAError, ScopeError
 from qa.core.records import Document, Scope, Source
-from qa.core.settings import Settings
 from qa.web import ChatApp, new_session
 
-from conftest import FakeLLM, KeywordEmbedder, ROOT, write_test_calibration
+from conftest import ROOT
 
 NEWS = ROOT / "eval" / "suites" / "news" / "corpus"
 QUESTION = "How many bikes will Nordalp Mobility operate?"
@@ -40,18 +37,6 @@ def test_a_date_that_is_not_one_is_named():
     with pytest.raises(QAError) as raised:
         Scope.of(since="14.03.2023")
     assert str(raised.value) == "since: '14.03.2023' is not a date (write it as YYYY-MM-DD)"
-
-
-@pytest.fixture
-def news(tmp_path):
-    corpus = tmp_path / "corpus"
-    shutil.copytree(NEWS, corpus)
-    settings = Settings(paths={"corpus": corpus, "data": tmp_path / "data"},
-                        retrieval={"translate_queries": False,
-                                   "calibration": write_test_calibration(tmp_path / "calibration.json")})
-    assistant = Assistant(settings, embedder=KeywordEmbedder(), llm=FakeLLM())
-    assistant.index()
-    return assistant
 
 
 @pytest.mark.parametrize("scope, files", [
