@@ -25,7 +25,6 @@ from qa.core.records import Source
 
 log = logging.getLogger(__name__)
 
-TEXT = (".txt", ".md")
 HTML = (".html", ".htm")
 PDF = (".pdf",)
 
@@ -40,7 +39,11 @@ class Extracted:
 
 
 def extract(path: Path, max_bytes: int, max_line_chars: int) -> Extracted:
-    data = read_bytes(path, max_bytes)
+    return extract_bytes(read_bytes(path, max_bytes), path, max_line_chars)
+
+
+def extract_bytes(data: bytes, path: Path, max_line_chars: int) -> Extracted:
+    """As `extract`, for the file's bytes already read (`path` says its kind and names it in errors)."""
     suffix = path.suffix.lower()
     if suffix in HTML:
         found = _html(data, path)

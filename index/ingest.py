@@ -24,10 +24,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from index.budget import FileBudget
-from index.formats import FIELDS, dateline, extract, iso_date
+from index.formats import FIELDS, dateline, extract_bytes, iso_date
 from index.furniture import FurnitureFilter, paragraphs
 from index.language import detect_language
 from index.sentences import split_sentences
+from index.text import read_bytes
 from qa.core.errors import IngestError
 from qa.core.records import Document, Source
 from qa.core.settings import IngestSettings
@@ -92,9 +93,14 @@ def corpus_files(corpus: Path, extensions: tuple[str, ...], follow_symlinks: boo
 def sha256_of(path: Path, entry: CatalogEntry | None = None) -> str:
     """Fingerprints what a document is made from: the file's bytes and, if there is one, its catalog entry."""
     try:
-        h = hashlib.sha256(path.read_bytes())
+        data = path.read_bytes()
     except OSError as exc:
         raise IngestError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return fingerprint(data, entry)
+
+
+def fingerprint(data: bytes, entry: CatalogEntry | None) -> str:
+    h = hashlib.sha256(data)
     if entry is not None:
         h.update(json.dumps(asdict(entry), sort_keys=True).encode())
     return h.hexdigest()
@@ -118,7 +124,8 @@ class Ingestor:
         self, path: Path, doc_id: str, entry: CatalogEntry | None = None, budget: FileBudget | None = None
     ) -> Document:
         check = budget.check if budget else None
-        found = extract(path, self.settings.max_file_bytes, self.settings.max_line_chars)
+        data = read_bytes(path, self.settings.max_file_bytes)
+        found = extract_bytes(data, path, self.settings.max_line_chars)
         text = found.text
         regions = self.furniture.kept_regions(text)
         if not regions:
@@ -147,7 +154,7 @@ class Ingestor:
             title=title,
             language=language,
             text=text,
-            sha256=sha256_of(path, entry),
+            sha256=fingerprint(data, entry),
             sentences=sentences,
             regions=tuple(regions),
             source=source,

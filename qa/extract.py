@@ -60,12 +60,18 @@ class SpanExtractor:
     def extract(self, sentence: str, question: str, may_start=None, language: str = "") -> Span | None:
         """The span of `sentence` the model answers with, or None when it would rather not copy anything.
         `may_start(rest)` says whether a span may begin where `rest` of the sentence begins (default: anywhere)."""
+        return self.extract_with_stats(sentence, question, may_start, language)[0]
+
+    def extract_with_stats(
+        self, sentence: str, question: str, may_start=None, language: str = ""
+    ) -> tuple[Span | None, GenerationStats | None]:
+        """As `extract`, with how the model's generation went (None when it did not run)."""
         stream = self.stream(sentence, question, may_start, language)
         while True:
             try:
                 next(stream)
             except StopIteration as done:
-                return done.value[0]
+                return done.value
 
     def stream(
         self, sentence: str, question: str, may_start=None, language: str = ""

@@ -243,7 +243,9 @@ class Pipeline:
             if self.states(span.text, self.doc_language(best), ev):
                 agree.append(ev)
             elif q.kind == answer_types.NUMBER and differ is None:
-                other_span, stats = self._extract(ev, standalone, q)
+                other_span, stats = self._extractor().extract_with_stats(
+                    ev.text, standalone, self._may_start(q.kind, ev), self.doc_language(ev)
+                )
                 generations += (stats.of_step(ANSWER),) if stats else ()
                 figure, more = self.short_answer(q, translations, ev, other_span)
                 generations += more
@@ -278,15 +280,6 @@ class Pipeline:
         ours = numbers.quantities(claim, language)
         theirs = numbers.quantities(figure, language)
         return bool(ours and theirs) and not any(numbers.supported(n, ours) for n in theirs)
-
-    def _extract(self, ev: Evidence, standalone: str, q: Question) -> tuple[Span | None, GenerationStats | None]:
-        may_start = self._may_start(q.kind, ev)
-        stream = self._extractor().stream(ev.text, standalone, may_start, self.doc_language(ev))
-        while True:
-            try:
-                next(stream)
-            except StopIteration as ended:
-                return ended.value
 
     def dated_quote(self, best: Evidence, language: str) -> str:
         """For a quote that dates relative to its article's day: which date it means (" (last year: 2022)")."""

@@ -212,7 +212,7 @@ class Retriever:
                     lexical(terms | prev[2])[1],
                 )
                 found[key] = (score, hit, span.start, span.end, signals)
-            if not new:
+            if story is not None and not new:
                 rank -= 1  # a chunk of copies only takes no place among the chunks searched
         best = sorted(found.values(), key=lambda c: -c[0])
         evidence: list[Evidence] = []

@@ -153,12 +153,8 @@ class ChatApp:
         if citation is None:
             return EMPTY_PANEL
         try:
-            shown = passage_html(self.assistant.passage(citation), citation.n, key.split(":")[0])
-            if citation.also:
-                shown = shown.replace(
-                    "</div><p>", f'</div><div class="qa-also">{html.escape(also_label(citation))}</div><p>', 1
-                )
-            return shown
+            passage = self.assistant.passage(citation)
+            return passage_html(passage, citation.n, key.split(":")[0], also_label(citation))
         except Exception as exc:
             return error_html(self.error(exc))
 
