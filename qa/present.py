@@ -35,7 +35,7 @@ def also_label(citation: Citation) -> str:
 
 
 def source_label(source: Source, page: int | None = None) -> str:
-    """Who published a cited article and when, and the page, as far as known: "Nordpresse, 2023-03-14, p. 2"."""
+    """Who published a cited article and when, and the page, as far as known: "Reuters, 2018-03-28, p. 2"."""
     return ", ".join(part for part in (source.outlet, source.published, f"p. {page}" if page else "") if part)
 
 
