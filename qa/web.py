@@ -274,11 +274,7 @@ def answer_html(answer: Answer, number: int) -> str:
         text = text.replace(f"[{c.n}]", cite(c.n, f"[{c.n}]"))
     sources = "".join(
         f"<li>{cite(c.n, f'[{c.n}]')} {html.escape(c.title)} "
-        + (
-            f'<span class="qa-outlet">— {html.escape(label)}</span> '
-            if (label := source_label(c.source, c.page))
-            else ""
-        )
+        + (f'<span class="qa-outlet">— {html.escape(who)}</span> ' if (who := source_label(c.source, c.page)) else "")
         + f'<span class="qa-lang">({html.escape(c.file)}, {c.language})</span>'
         + (f'<div class="qa-also">{html.escape(also_label(c))}</div>' if c.also else "")
         + "</li>"

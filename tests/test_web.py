@@ -64,6 +64,19 @@ def test_refused_quoted_and_composed_answers_look_different(assistant, fake_llm)
     assert 'data-mode="composed"' in composed[-1]["content"]
     assert 'data-mode="refused"' in refused[-1]["content"] and "qa-cite" not in refused[-1]["content"]
     assert 'data-mode="quoted"' in quoted[-1]["content"] and "qa-cite" in quoted[-1]["content"]
+    for reply, badge in ((composed, "Answer, checked against the sources"), (refused, "Not in the sources"),
+                         (quoted, "Quoted from the sources")):
+        assert f'<span class="qa-badge">{badge}</span>' in reply[-1]["content"]
+
+
+def test_each_source_shows_its_outlet_and_date_and_the_badge_stays(news):
+    app = ChatApp(news)
+    _, reply, _ = run(app, "How many bikes will Nordalp Mobility operate?", new_session(news.conversation()))
+    content = reply[-1]["content"]
+    assert 'data-mode="refused"' not in content
+    assert '<span class="qa-badge">' in content and re.search(r'qa-badge">(Answer|Quoted|Not)', content)
+    outlets = re.findall(r'<span class="qa-outlet">— ([^<]+)</span>', content)
+    assert outlets and all(re.search(r"\d{4}-\d{2}-\d{2}", o) for o in outlets), outlets
 
 
 def test_a_follow_up_is_rewritten_and_the_rewrite_is_shown_folded(assistant, fake_llm):
