@@ -14,12 +14,12 @@ Each suite is indexed in a data folder of its own (`<data>/suites/<name>`), shar
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval import xquad
 from eval.gold import GOLD, GoldQuestion, load_gold
+from index.ingest import CATALOG
 from qa.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,7 @@ def suite(name: str, settings: Settings, source: Path | None = None) -> Suite:
     if name == "seed":
         return Suite("seed", Path(settings.paths.corpus), GOLD)
     if name == "news":
-        corpus = _news_corpus(Path(settings.paths.corpus), suite_dir(settings, name) / "built" / "corpus")
+        corpus = news_corpus(Path(settings.paths.corpus), suite_dir(settings, name) / "built" / "corpus")
         copies = json.loads((NEWS / "copies.json").read_text(encoding="utf-8"))
         return Suite("news", corpus, NEWS / "gold.jsonl", list(copies.values()))
     if name not in xquad.SPECS:
@@ -54,17 +54,20 @@ def suite(name: str, settings: Settings, source: Path | None = None) -> Suite:
     return Suite(name, dest / "corpus", dest / "gold.jsonl")
 
 
-def _news_corpus(bundled: Path, dest: Path) -> Path:
-    """The bundled articles (with their catalog) and the news suite's own, in one folder; files are copied only
-    when they changed, so an unchanged suite is not re-indexed."""
+def news_corpus(bundled: Path, dest: Path) -> Path:
+    """The bundled articles and the news suite's own, in one folder, with one catalog (the bundled one and the
+    suite's `catalog.toml`); files are copied only when they changed, so an unchanged suite is not re-indexed."""
     dest.mkdir(parents=True, exist_ok=True)
     wanted = {p.name: p for p in [*sorted(bundled.iterdir()), *sorted((NEWS / "corpus").iterdir())] if p.is_file()}
     for stale in set(p.name for p in dest.iterdir()) - set(wanted):
         (dest / stale).unlink()
     for name, source in wanted.items():
         target = dest / name
-        if not target.exists() or target.read_bytes() != source.read_bytes():
-            shutil.copyfile(source, target)
+        data = source.read_bytes()
+        if name == CATALOG:  # the bundled articles' entries and the suite's own
+            data += b"\n" + (NEWS / CATALOG).read_bytes()
+        if not target.exists() or target.read_bytes() != data:
+            target.write_bytes(data)
     return dest
 
 

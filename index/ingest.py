@@ -67,8 +67,9 @@ def load_catalog(corpus: Path) -> dict[str, CatalogEntry]:
 
 
 def corpus_files(corpus: Path, extensions: tuple[str, ...], follow_symlinks: bool = False) -> list[Path]:
-    """The article files under `corpus`, sorted; hidden files and folders are skipped, and so is a link to a file
-    outside the corpus folder unless `follow_symlinks` (the corpus is a boundary: a server shows what is in it)."""
+    """The article files under `corpus`, sorted; hidden files and folders are skipped, and so are the folders of a
+    saved page's parts, and a link to a file outside the corpus folder unless `follow_symlinks` (the corpus is
+    a boundary: a server shows what is in it)."""
     if not corpus.is_dir():
         raise IngestError(f"{corpus}: no such folder", hint="create it and put articles (.txt, .md, .html, .pdf) in it")
     root = corpus.resolve()
@@ -76,6 +77,8 @@ def corpus_files(corpus: Path, extensions: tuple[str, ...], follow_symlinks: boo
     for path in corpus.rglob("*"):
         rel = path.relative_to(corpus)
         if any(part.startswith(".") for part in rel.parts) or path.suffix.lower() not in extensions:
+            continue
+        if _in_saved_page_assets(corpus, rel):
             continue
         target = path.resolve()
         if not follow_symlinks and not target.is_relative_to(root):
@@ -88,6 +91,19 @@ def corpus_files(corpus: Path, extensions: tuple[str, ...], follow_symlinks: boo
         if path.is_file():
             found.append(path)
     return sorted(found)
+
+
+def _in_saved_page_assets(corpus: Path, rel: Path) -> bool:
+    """Whether `rel` lies in the folder of scripts, styles and embedded frames a browser saves beside a page
+    ("Page_files/" beside "Page.html"): parts of that page, not articles."""
+    folder = corpus
+    for part in rel.parts[:-1]:
+        if part.endswith("_files") and any(
+            (folder / (part[: -len("_files")] + ext)).is_file() for ext in (".html", ".htm")
+        ):
+            return True
+        folder = folder / part
+    return False
 
 
 def sha256_of(path: Path, entry: CatalogEntry | None = None) -> str:

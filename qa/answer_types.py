@@ -91,6 +91,18 @@ _ASKS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 
+# Per language: the words that ask for a count of something named right after them ("how many cities").
+_COUNTS = {
+    "en": r"\bhow many\b",
+    "de": r"\bwie ?viele[nrs]?\b",
+    "es": r"\bcuánt[oa]s\b",
+    "fr": r"\bcombien\b(?: de\b| d'|)",
+    "it": r"\bquant[ie]\b",
+    "pt": r"\bquant[oa]s\b",
+    "nl": r"\bhoeveel\b",
+    "ru": r"сколько",
+}
+
 _YEAR = re.compile(r"(?<!\d)(1[0-9]{3}|20[0-9]{2})(?!\d)")
 _DECADE = re.compile(
     r"(?<!\d)1?[0-9]{2,3}0s\b|\b[0-9]{3}0er\b|\b(1[0-9]|20|[1-9])(th|st|nd|rd|\.)? (century|jahrhundert)"
@@ -117,6 +129,20 @@ def asked(question: str, language: str) -> str:
         if pattern.search(folded):
             return kind
     return OTHER
+
+
+def counted(question: str, language: str = "") -> tuple[str, ...]:
+    """What a count question counts: "In how many cities will …" → ("cities",): the content words among the
+    two after the asking words, casefolded; empty for other questions. Without a `language` (a translation's),
+    every language's asking words are tried."""
+    from index.lexical import tokens
+
+    folded = question.casefold()
+    for pattern in [_COUNTS[language]] if language in _COUNTS else [] if language else _COUNTS.values():
+        m = re.search(pattern, folded)
+        if m is not None:
+            return tuple(tokens(" ".join(folded[m.end() :].split()[:2])))
+    return ()
 
 
 def without_asking(question: str, language: str) -> str:

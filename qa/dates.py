@@ -133,6 +133,14 @@ def find(text: str, language: str) -> str | None:
     return text[first.start() : first.end()]
 
 
+def meant(text: str, language: str, published: str) -> str:
+    """ " (…)" with the date the first relative date of `text` means, said in `language`, when its article was
+    `published` (YYYY-MM-DD): " (October 2023)" for "in October" in a report of March 2024; "" otherwise."""
+    written = find(text, language) if published else None
+    resolved = resolve(written, text, language, published) if written else None
+    return f" ({say(resolved, language)})" if resolved else ""
+
+
 def starts(word: str, language: str) -> bool:
     """Whether a short answer may begin with `word` as the start of a relative date."""
     w = word.casefold().strip(",.;:()")

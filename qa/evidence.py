@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from index.lexical import stems
-from qa import answer_types
+from qa import answer_types, dates
 from qa.core.records import Evidence
 from qa.retrieve import SIGNALS, Retrieval
 
@@ -135,13 +135,14 @@ class Question:
         return max((len(k & found) / len(k) for k in self.keys if k), default=1.0)
 
 
-def _undated(ev: Evidence) -> bool:
-    return False
+def _undated(ev: Evidence) -> str:
+    return ""
 
 
 def sentence_features(question: Question, retrieval: Retrieval, doc_language, dated=_undated) -> np.ndarray:
-    """One row of `SENTENCE_FEATURES` per candidate of `retrieval`. `dated(ev)`: whether the evidence's article
-    has a publication date (a relative date in it is then a date)."""
+    """One row of `SENTENCE_FEATURES` per candidate of `retrieval`. `dated(ev)`: the publication date of the
+    evidence's article (YYYY-MM-DD, "" when unknown): a relative date in it is then a date, and the names it
+    shares with the question include the date it means ("last year" in 2024 names 2023)."""
     n = len(retrieval.evidence)
     if n == 0:
         return np.zeros((0, len(SENTENCE_FEATURES)), np.float32)
@@ -153,7 +154,7 @@ def sentence_features(question: Question, retrieval: Retrieval, doc_language, da
         kinds = {
             k: float(
                 question.kind == k
-                and answer_types.holds(k, ev.text, doc_language(ev), question.text, relative=dated(ev))
+                and answer_types.holds(k, ev.text, doc_language(ev), question.text, relative=bool(dated(ev)))
             )
             for k in (answer_types.NUMBER, answer_types.DATE, answer_types.PERSON, answer_types.PLACE)
         }
@@ -168,7 +169,7 @@ def sentence_features(question: Question, retrieval: Retrieval, doc_language, da
                 1.0 / lex_rank[i],
                 raw["cos_best"][i] - raw["cos_best"].max(),
                 raw["lexical_idf"][i] - raw["lexical_idf"].max(),
-                question.names_share(ev.text),
+                question.names_share(ev.text + dates.meant(ev.text, doc_language(ev), dated(ev))),
                 kinds[answer_types.NUMBER],
                 kinds[answer_types.DATE],
                 kinds[answer_types.PERSON],
@@ -201,10 +202,11 @@ def answer_features(
     row = dict(zip(SENTENCE_FEATURES, top_row))
     anywhere = question.names_share(" ".join(e.text for e in ranked))
     holds = question.kind == answer_types.OTHER or answer_types.holds(
-        question.kind, top.text, doc_language(top), question.text, relative=dated(top)
+        question.kind, top.text, doc_language(top), question.text, relative=bool(dated(top))
     )
     near = question.kind == answer_types.OTHER or any(
-        answer_types.holds(question.kind, e.text, doc_language(e), question.text, relative=dated(e)) for e in ranked[:3]
+        answer_types.holds(question.kind, e.text, doc_language(e), question.text, relative=bool(dated(e)))
+        for e in ranked[:3]
     )
     return np.array(
         [

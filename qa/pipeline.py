@@ -23,6 +23,7 @@ from datetime import date
 import numpy as np
 
 from index.language import detect_language
+from index.lexical import stems
 from qa import answer_types, dates, numbers, verify
 from qa.core import protocol
 from qa.core.records import (
@@ -130,7 +131,7 @@ class Pipeline:
         t_translated = time.perf_counter()
         retrieval = self.retriever.retrieve(standalone, translations, scope)
         q = Question.of(standalone, language, translations, self.retriever.idf)
-        ranked = rank(q, retrieval, self.calibration, self.doc_language, self.dated)
+        ranked = rank(q, retrieval, self.calibration, self.doc_language, self.published)
         t_ranked = time.perf_counter()
         shown = ranked.evidence[: self.settings.retrieval.max_evidence]
 
@@ -179,7 +180,7 @@ class Pipeline:
         first, raw = None, ""
         span = None
         if self.settings.llm.compose:
-            may_start = self._may_start(q.kind, best)
+            may_start = self._may_start(q, translations, best)
             stream = self._extractor().stream(best.text, standalone, may_start, self.doc_language(best))
             while True:
                 try:
@@ -200,11 +201,10 @@ class Pipeline:
                 claim = self.dated_claim(claim, span.text, best, q.language)
             agree, differ, more = self.other_reports(q, standalone, translations, ranked, claim, span)
             generations += more
-            if differ is not None:
-                other, figure = differ
-                claim, figure = self._with_dates(claim, best, figure, other, language)
-                text = protocol.differing(language, claim, best.n, best.text, figure, other.n, other.text)
-                cited += (self.citation(other),)
+            if differ:
+                reports = self._with_dates([([best, *agree], claim), *differ], language)
+                text = protocol.differing(language, [(f, [e.n for e in evs], evs[0].text) for evs, f in reports])
+                cited += tuple(self.citation(e) for evs, _ in reports for e in evs if e is not best)
             else:
                 text = protocol.short_answer(claim, best.n, best.text, [e.n for e in agree])
                 cited += tuple(self.citation(e) for e in agree)
@@ -223,34 +223,42 @@ class Pipeline:
     # -- several articles, one answer -------------------------------------------------------------
     def other_reports(
         self, q: Question, standalone: str, translations: tuple[str, ...], ranked: Ranked, claim: str, span: Span
-    ) -> tuple[list[Evidence], tuple[Evidence, str] | None, Generations]:
+    ) -> tuple[list[Evidence], list[tuple[list[Evidence], str]], Generations]:
         """Sentences of other articles (not copies of the best one's) that answer the question too, by the same
-        evidence models that decided to answer: those that state the same fact, and the first that gives another
-        figure for a number asked for, with that figure (checked like any short answer)."""
+        evidence models that decided to answer: those that state the same fact, and, for a number asked for,
+        those that give other figures, grouped by figure (each checked like any short answer)."""
         best = ranked.evidence[0]
         copies = self.retriever.index.data.copies
         seen = {copies.get(best.doc_id, best.doc_id)}
         agree: list[Evidence] = []
-        differ: tuple[Evidence, str] | None = None
+        differ: list[tuple[list[Evidence], str]] = []
         generations: Generations = ()
         for i, ev in enumerate(ranked.evidence[: self.settings.retrieval.max_evidence]):
             story = copies.get(ev.doc_id, ev.doc_id)
             if i == 0 or story in seen:
                 continue
-            if not answers_without_those_above(q, ranked, i, self.calibration, self.doc_language, self.dated):
+            if not answers_without_those_above(q, ranked, i, self.calibration, self.doc_language, self.published):
                 continue
             seen.add(story)
             if self.states(span.text, self.doc_language(best), ev):
                 agree.append(ev)
-            elif q.kind == answer_types.NUMBER and differ is None:
-                other_span, stats = self._extractor().extract_with_stats(
-                    ev.text, standalone, self._may_start(q.kind, ev), self.doc_language(ev)
-                )
-                generations += (stats.of_step(ANSWER),) if stats else ()
-                figure, more = self.short_answer(q, translations, ev, other_span)
-                generations += more
-                if figure is not None and self._differs(figure, claim, q.language):
-                    differ = (ev, figure)
+                continue
+            if q.kind != answer_types.NUMBER:
+                continue
+            same = next((group for group, figure in differ if self.states(figure, q.language, ev)), None)
+            if same is not None:
+                same.append(ev)
+                continue
+            other_span, stats = self._extractor().extract_with_stats(
+                ev.text, standalone, self._may_start(q, translations, ev), self.doc_language(ev)
+            )
+            generations += (stats.of_step(ANSWER),) if stats else ()
+            figure, more = self.short_answer(q, translations, ev, other_span)
+            generations += more
+            if figure is not None and all(
+                self._differs(figure, f, q.language) for f in (claim, *(f for _, f in differ))
+            ):
+                differ.append(([ev], figure))
         return agree, differ, generations
 
     def states(self, said: str, language: str, ev: Evidence) -> bool:
@@ -263,17 +271,16 @@ class Pipeline:
         flat = " ".join(said.split()).casefold()
         return len(flat) > 2 and flat in " ".join(ev.text.split()).casefold()
 
-    def _with_dates(self, claim: str, best: Evidence, figure: str, other: Evidence, language: str) -> tuple[str, str]:
-        """Each figure with its article's date, when the two reports were published on different days: a later
+    def _with_dates(self, reports: list[tuple[list[Evidence], str]], language: str) -> list[tuple[list[Evidence], str]]:
+        """Each figure with its first report's date, when the reports were published on different days: a later
         report may give a newer figure rather than another one."""
-        ours, theirs = self.published(best), self.published(other)
-        if not ours or not theirs or ours == theirs:
-            return claim, figure
-        day = dates.DAY
-        return (
-            f"{claim} ({dates.say(dates.Resolved(date.fromisoformat(ours), day), language)})",
-            f"{figure} ({dates.say(dates.Resolved(date.fromisoformat(theirs), day), language)})",
-        )
+        days = [self.published(evs[0]) for evs, _ in reports]
+        if not all(days) or len(set(days)) == 1:
+            return reports
+        return [
+            (evs, f"{figure} ({dates.say(dates.Resolved(date.fromisoformat(day), dates.DAY), language)})")
+            for (evs, figure), day in zip(reports, days)
+        ]
 
     @staticmethod
     def _differs(figure: str, claim: str, language: str) -> bool:
@@ -316,9 +323,11 @@ class Pipeline:
             return None, ()
         if ev_language == q.language:
             return span.text, ()
-        fallback = (
-            self._as_it_reads(span.text, ev_language, q, questions, best) if verify.reads_the_same(span.text) else None
-        )
+        fallback: str | None
+        if verify.reads_the_same(span.text):
+            fallback = self._as_it_reads(span.text, ev_language, q, questions, best)
+        else:
+            fallback = None
         translator = self._translator()
         translation = translator.translate(span.text, ev_language, q.language) if translator is not None else None
         if translation is None:
@@ -354,19 +363,15 @@ class Pipeline:
             return said
         return text
 
-    def _may_start(self, kind: str, ev: Evidence) -> Callable[[str], bool] | None:
+    def _may_start(self, q: Question, translations: tuple[str, ...], ev: Evidence) -> Callable[[str], bool] | None:
         """Where in `ev`'s sentence a short answer of the asked kind may begin: a number at a digit or a number
-        word; a date also at a month's name (and, in a dated article, at the start of a relative date: "last",
-        a weekday); other kinds anywhere."""
+        word (for "how many X", at the number that counts X, see `_counting`); a date also at a month's
+        name (and, in a dated article, at the start of a relative date: "last", a weekday); other kinds
+        anywhere."""
         language = self.doc_language(ev)
-        if kind == answer_types.NUMBER:
-
-            def number(rest: str) -> bool:
-                word = rest.split(" ", 1)[0]
-                return bool(re.match(r"\W*\d", word)) or word.casefold().strip(",.;:") in numbers.WORDS
-
-            return number
-        if kind == answer_types.DATE:
+        if q.kind == answer_types.NUMBER:
+            return self._counting(q, translations, ev) or _number
+        if q.kind == answer_types.DATE:
             dated = self.dated(ev)
 
             def date_start(rest: str) -> bool:
@@ -379,3 +384,41 @@ class Pipeline:
 
             return date_start
         return None
+
+    def _counting(self, q: Question, translations: tuple[str, ...], ev: Evidence) -> Callable[[str], bool] | None:
+        """For "how many X" and a sentence with several numbers, where the answer may start when a number counts X:
+        at a number with X among the three words after it ("48,000 bikes in 31 cities": 31 for "how many cities"),
+        X as the question or a translation of it words it (in a sentence in another language, failing that, a key
+        word of a translation, which may have lost its "how many"), or at a number whose noun is not after it
+        ("the career leader with 136,"); not at a number that counts something else. None when no number can be
+        told to count X."""
+        counts = tuple(
+            dict.fromkeys(
+                answer_types.counted(q.text, q.language)
+                + tuple(w for t in translations for w in answer_types.counted(t))
+            )
+        )
+        words = " ".join(ev.text.split()).split(" ")
+        starts = [i for i, w in enumerate(words) if _number(w)]
+        if not counts or len(starts) < 2:
+            return None
+        wanted = stems(" ".join(counts))
+        chosen = [i for i in starts if stems(" ".join(words[i + 1 : i + 4])) & wanted]
+        if not chosen and self.doc_language(ev) != q.language:  # a translation may word X without "how many"
+            worded = set().union(*(keys for keys in q.keys[1:]))
+            chosen = [i for i in starts if stems(" ".join(words[i + 1 : i + 4])) & worded]
+        for i in reversed(starts):  # "from 415,000 to 587,000 square kilometres": the range counts X too
+            joined = words[i + 1] if i + 2 < len(words) else ""
+            if i not in chosen and i + 2 in chosen and joined.isalpha() and joined.islower() and len(joined) <= 3:
+                chosen.append(i)
+        if not chosen:
+            return None
+        bare = [i for i in starts if i == len(words) - 1 or words[i][-1] in ",.;:)"]  # its noun is elsewhere
+        allowed = {" ".join(words[i : i + 4]) for i in chosen + bare}
+        return lambda rest: " ".join(rest.split(" ")[:4]) in allowed
+
+
+def _number(rest: str) -> bool:
+    """Whether `rest` of a sentence starts with a number (digits or a number word)."""
+    word = rest.split(" ", 1)[0]
+    return bool(re.match(r"\W*\d", word)) or word.casefold().strip(",.;:") in numbers.WORDS

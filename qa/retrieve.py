@@ -167,6 +167,8 @@ class Retriever:
                     continue  # an instruction to the assistant inside an article is data, never evidence
                 if text.strip() == doc.title:
                     continue  # the headline names the topic; the citation shows it anyway
+                if text.rstrip().endswith(("?", "？")):
+                    continue  # a question the article asks (an interviewer's, a rhetorical one) answers nothing
                 if story is not None:
                     twin = self._twin(text, doc.doc_id, passages.setdefault(story, []))
                     if twin is not None:  # a copy's sentence is the passage already found, not more evidence

@@ -25,6 +25,12 @@ from qa import answer_types, numbers
 _INNER_CAPS = re.compile(r"^\w*[a-z]\w*[A-Z]|^[A-Z]{2,}\w*$|\d")
 _QUOTED = re.compile(r"[“\"„«]([^”\"“»]{8,})[”\"“»]")
 _ASIDE_MARKS = re.compile(r"[,;()\[\]–—]")
+# An aside that names what the main clause is about ("The new company, to be called Acme, will …") is no aside.
+_NAMING = re.compile(
+    r"\b(called|named|known as|namens|genannt|mit dem namen|llamad[oa]s?|denominad[oa]s?|conocid[oa]s? como|"
+    r"appelée?s?|nommée?s?|baptisée?s?|chiamat[oaie]|denominat[oaie]|chamad[oa]s?|genaamd|называем\w*|"
+    r"под названием)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,8 @@ def quotes_verbatim(claim: str, evidence: str) -> bool:
 
 def relation_holds(question_names: set[str], evidence: str, start: int, end: int) -> bool:
     """Who did what: each name of the question that the evidence mentions stands outside the asides that do
-    not hold the answer (segments between two commas, brackets or dashes)."""
+    not hold the answer (segments between two commas, brackets or dashes), unless the aside gives the name of
+    what the main clause is about ("…, to be called Acme, …")."""
     folded = evidence.casefold()
     present = {n for n in question_names if n in folded}
     if not present:
@@ -78,7 +85,7 @@ def relation_holds(question_names: set[str], evidence: str, start: int, end: int
     cuts = [0, *marks, len(evidence)]
     for i, (a, b) in enumerate(zip(cuts, cuts[1:])):
         enclosed = 0 < i < len(cuts) - 2  # bounded by a mark on both sides
-        if enclosed and not (a < end and start < b):
+        if enclosed and not (a < end and start < b) and not _NAMING.search(folded[a:b]):
             continue
         kept.append(folded[a:b])
     main = " ".join(kept)

@@ -48,3 +48,16 @@ def test_a_person_is_a_name_the_question_does_not_already_hold():
     assert not t.holds(t.PERSON, "He led the Vikings.", "en", "Who led the Vikings?")
     assert t.holds(t.PERSON, "维京人的首领是罗洛。", "zh", "谁领导了维京人？")  # no capitals to tell by
 
+
+
+@pytest.mark.parametrize("question, language, words", [
+    ("In how many cities will Acme operate?", "en", ("cities",)),
+    ("How many registered customers does DiDi have?", "en", ("registered", "customers")),
+    ("In wie vielen Städten ist Acme?", "de", ("städten",)),
+    ("¿Cuántos habitantes tiene Madrid?", "es", ("habitantes",)),
+    ("Who leads Acme?", "en", ()),
+    ("In wie vielen Städten ist Acme?", "", ("städten",)),  # a translation: every language's asking words
+    ("In wie vielen Städten ist Acme?", "zh", ()),
+])
+def test_what_a_count_question_counts(question, language, words):
+    assert t.counted(question, language) == words

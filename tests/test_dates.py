@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.dates import Resolved, mentions, resolve, say
+from qa.dates import Resolved, meant, mentions, resolve, say
 
 TUESDAY_REPORT = "2023-03-14"  # a Tuesday
 
@@ -75,3 +75,10 @@ def test_the_relative_date_of_a_quote_is_found_as_written():
     assert find("The merger closed in October, after the approval.", "en") == "October"
     assert find("The joint venture may introduce twelve models.", "en") is None  # the verb, not the month
     assert find("In 2016 they merged in May.", "en") is None  # a year is named: nothing to resolve
+
+
+def test_the_date_a_sentence_means_is_found_for_matching_a_question_only_in_a_dated_article():
+    assert meant("Riders took 14.1 million trips last year.", "en", "2024-03-19") == " (2023)"
+    assert meant("The merger closed in October.", "en", "2024-03-19") == " (October 2023)"
+    assert meant("Riders took 14.1 million trips last year.", "en", "") == ""
+    assert meant("Riders took 14.1 million trips in 2023.", "en", "2024-03-19") == ""

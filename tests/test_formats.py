@@ -166,3 +166,18 @@ def test_only_a_full_date_in_a_short_opening_paragraph_is_a_dateline():
     assert dateline(["One year on", "Last year, on Monday, riders took 14 million trips."], "en") == ""
     assert dateline(["The company was founded on 12 May 2016 in a garage in Hamburg by two students who "
                      "wanted cheaper bikes."], "en") == ""
+
+
+def test_the_parts_a_browser_saves_beside_a_page_are_not_articles(tmp_path):
+    from index.ingest import corpus_files
+
+    page = NEWS / "nordpresse-velonord-alpenrad-merger.html"
+    (tmp_path / "saved").mkdir()
+    (tmp_path / "saved" / "Merger.html").write_bytes(page.read_bytes())
+    parts = tmp_path / "saved" / "Merger_files"
+    parts.mkdir()
+    (parts / "ad-frame.html").write_text("<html><body><p>Buy now</p></body></html>", encoding="utf-8")
+    (tmp_path / "notes_files").mkdir()  # a folder that merely ends in _files is read
+    (tmp_path / "notes_files" / "note.md").write_text("A note.\n", encoding="utf-8")
+    found = [p.relative_to(tmp_path).as_posix() for p in corpus_files(tmp_path, (".html", ".md"))]
+    assert found == ["notes_files/note.md", "saved/Merger.html"]

@@ -34,3 +34,20 @@ def test_lexical_search_finds_numbers_and_names(assistant):
     index = assistant.loaded_index()
     rows = [row for row, _ in index.lexical.search("450 Millionen Kunden", 3)]
     assert "450 Millionen registrierte Kunden" in index.data.chunks[rows[0]].text
+
+
+def test_a_question_the_article_asks_is_never_evidence(settings, embedder, fake_llm, tmp_path):
+    from qa.assistant import Assistant
+
+    corpus = tmp_path / "interviews"
+    corpus.mkdir()
+    (corpus / "interview.md").write_text(
+        "Interview mit der Chefin\n\nWann soll die Fusion der Radverleiher abgeschlossen sein?\n\n"
+        "Im Herbst soll die Fusion der Radverleiher abgeschlossen sein, sagt die Chefin.\n", encoding="utf-8")
+    local = settings.model_copy(update={"paths": settings.paths.model_copy(
+        update={"corpus": corpus, "data": tmp_path / "data"})})
+    assistant = Assistant(local, embedder=embedder, llm=fake_llm)
+    assistant.index()
+    r = assistant.retrieve("Wann wird die Fusion der Radverleiher abgeschlossen sein?")
+    assert [e.text for e in r.evidence] == ["Im Herbst soll die Fusion der Radverleiher abgeschlossen sein, sagt die "
+                                            "Chefin."]

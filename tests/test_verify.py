@@ -54,6 +54,19 @@ def test_who_did_what_a_name_only_in_an_aside_does_not_own_the_figure():
     assert relation_holds({"broncos"}, sentence, at, at + len("Peyton Manning"))
 
 
+@pytest.mark.parametrize("sentence", [
+    "The new company, to be called Acme Mobility, will operate 48,000 bikes in 31 cities.",
+    "Das Unternehmen, mit dem Namen Acme Mobility, wird 48.000 Räder betreiben.",
+    "La empresa, llamada Acme Mobility, tendrá 48.000 bicicletas.",
+])
+def test_an_aside_that_names_the_subject_is_no_aside(sentence):
+    at = sentence.index("48")
+    assert relation_holds({"acme", "mobility"}, sentence, at, at + 6)
+    other = sentence.replace("Acme Mobility", "Globex", 1).replace(", to be called", ", in which").replace(
+        ", mit dem Namen", ", an dem").replace(", llamada", ", de la que")
+    assert not relation_holds({"globex"}, other, at, at + 6)
+
+
 def test_names_and_echoes():
     assert names("DiDi has 450 million customers, says Cheng Wei", "en") == {"didi", "cheng", "wei"}
     assert names("Die Kunden von DiDi", "de") == {"didi"}  # German capitalises every noun

@@ -1,9 +1,10 @@
 """The real `qa serve` with the default models: driven by headless Chromium, called by gradio_client,
-and used by two sessions at once. The browser test saves the README's screenshot (docs/chat.png)."""
+and used by two sessions at once. The browser tests save the README's screenshots (docs/chat.png, docs/news.png)."""
 
 from __future__ import annotations
 
 import os
+import re
 import queue
 import shutil
 import socket
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOT = ROOT / "docs" / "chat.png"
+NEWS_SCREENSHOT = ROOT / "docs" / "news.png"
 
 CUSTOMERS = "How many registered customers does DiDi serve?"
 INVESTORS = "Who are its investors?"  # only makes sense after CUSTOMERS
@@ -37,18 +40,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(real_data, tmp_path_factory):
-    """`qa serve` in its own process, on a copy of the corpus and of the index (uploads must not leak)."""
-    base = tmp_path_factory.mktemp("serve")
-    shutil.copytree(CORPUS, base / "corpus")
-    (base / "data").mkdir()
-    shutil.copytree(real_data / "index", base / "data" / "index")
-    (base / "data" / "models").symlink_to((real_data / "models").resolve())
+def serve(base: Path):
+    """`qa serve` in its own process over `base`/corpus and `base`/data; yields its address."""
     port = free_port()
     env = {**os.environ, "QA_PATHS__CORPUS": str(base / "corpus"), "QA_PATHS__DATA": str(base / "data"),
            "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     qa = Path(sys.executable).parent / "qa"
+    if not (base / "data" / "index").exists():
+        subprocess.run([str(qa), "index"], cwd=base, env=env, check=True, capture_output=True, timeout=300)
     proc = subprocess.Popen([str(qa), "serve", "--port", str(port)], cwd=base, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     lines: queue.Queue[str] = queue.Queue()
@@ -78,6 +77,29 @@ def server(real_data, tmp_path_factory):
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(real_data, tmp_path_factory):
+    """`qa serve` on a copy of the corpus and of the index (uploads must not leak)."""
+    base = tmp_path_factory.mktemp("serve")
+    shutil.copytree(CORPUS, base / "corpus")
+    (base / "data").mkdir()
+    shutil.copytree(real_data / "index", base / "data" / "index")
+    (base / "data" / "models").symlink_to((real_data / "models").resolve())
+    yield from serve(base)
+
+
+@pytest.fixture(scope="module")
+def news_server(real_data, tmp_path_factory):
+    """`qa serve` on the news suite's articles (saved pages, a PDF) beside the bundled ones, indexed first."""
+    from eval.suites import news_corpus
+
+    base = tmp_path_factory.mktemp("news")
+    news_corpus(CORPUS, base / "corpus")
+    (base / "data").mkdir()
+    (base / "data" / "models").symlink_to((real_data / "models").resolve())
+    yield from serve(base)
 
 
 @pytest.fixture(scope="module")
@@ -252,4 +274,38 @@ def test_articles_uploaded_in_the_browser_are_indexed_and_cited(server, browser,
     answers(page).nth(0).wait_for()
     reply = answers(page).nth(0)
     assert "12,000" in reply.inner_text() and "tesla_berlin.md" in reply.inner_text()
+    page.close()
+
+
+@pytest.mark.browser
+def test_outlets_that_disagree_are_shown_with_each_figure_its_outlet_and_its_date(news_server, browser):
+    page = open_chat(browser)
+    page.goto(news_server)
+    page.locator("#question textarea").wait_for()
+    ask(page, "In how many cities will Nordalp Mobility operate?")
+    answers(page).nth(0).wait_for()
+    answer = answers(page).nth(0)
+    assert answer.get_attribute("data-mode") == "composed"
+    text = answer.locator(".qa-text").inner_text()
+    short = text.split(" — ")[0]
+    assert short.endswith("depending on the report"), text
+    figures = re.findall(r"(\d+)(?: cities)? \((\w+ \d+, \d{4})\) \[(\d+)\]", short)
+    assert len(figures) >= 2 and len({f for f, _, _ in figures}) == len(figures), short
+    sources = answer.locator(".qa-sources li")
+    labels = {}
+    for i in range(sources.count()):
+        item = sources.nth(i).inner_text()
+        n = re.match(r"\[(\d+)\]", item).group(1)
+        labels[n] = item
+    for figure, day, n in figures:  # each figure's citation names its outlet and that report's date
+        outlet = re.search(r"— ([^,]+), (\d{4}-\d{2}-\d{2})", labels[n])
+        assert outlet, labels[n]
+        assert date.fromisoformat(outlet.group(2)) == datetime.strptime(day, "%B %d, %Y").date()
+    german = next(n for n, item in labels.items() if "Münchner Abendpost" in item)
+    answer.locator(f".qa-sources .qa-cite[data-key$=':{german}']").click()
+    mark = page.locator("#source-panel mark")
+    mark.wait_for()
+    assert "29 Städten" in mark.inner_text()
+    NEWS_SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(NEWS_SCREENSHOT))
     page.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
@@ -65,20 +66,30 @@ def short_answer(claim: str, n: int, sentence: str, also: list[int] | None = Non
     return f"{claim.strip()} {cite_all([n, *(also or [])])} — {_in_quotes(sentence)}"
 
 
-def differing(language: str, a: str, n: int, sentence_a: str, b: str, m: int, sentence_b: str) -> str:
-    """Two reports' figures for one thing, each with its citation, followed by the sentences they rest on."""
+def differing(language: str, reports: Sequence[tuple[str, Sequence[int], str]]) -> str:
+    """Two or more reports' figures for one thing, each with its citations ("31 [1, 3] or 29 [2]"; "34 [1], 29 [2]
+    or 31 [3]"), followed by the sentences they rest on; `reports`: (figure, citation numbers, the sentence
+    quoted) each, the sentence of the first citation."""
     texts = _phrases()["differ"]
-    said = texts.get(language, texts["en"]).format(a=f"{a.strip()} {cite(n)}", b=f"{b.strip()} {cite(m)}")
-    return f"{said} — {_in_quotes(sentence_a)} {cite(n)} · {_in_quotes(sentence_b)} {cite(m)}"
+    said = [f"{figure.strip()} {cite_all(list(ns))}" for figure, ns, _ in reports]
+    comma = "、" if language in ("zh", "ja") else ", "
+    text = texts.get(language, texts["en"]).format(a=comma.join(said[:-1]), b=said[-1])
+    quotes = " · ".join(f"{_in_quotes(sentence)} {cite(ns[0])}" for _, ns, sentence in reports)
+    return f"{text} — {quotes}"
 
 
 _SHORT = re.compile(r"^(.+?) \[\d+(?:, \d+)*\] — ")
+_DIFFERING = re.compile(r"^(.+?) — “")
 
 
 def short_part(text: str) -> str | None:
-    """The short answer of a text `short_answer` made, without its citation and quoted sentence."""
+    """The short answer of a text `short_answer` made, without its citation and quoted sentence; of a text
+    `differing` made, every figure with its citations ("34 [1] or 29 [2], depending on the report")."""
     m = _SHORT.match(text)
-    return m.group(1) if m else None
+    if m:
+        return m.group(1)
+    m = _DIFFERING.match(text)
+    return m.group(1) if m and CITATION.search(m.group(1)) else None
 
 
 _REFUSAL_VARIANTS = re.compile(
