@@ -16,6 +16,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from qa import openai_api
 from qa.assistant import Assistant, Token
 from qa.core import protocol
 from qa.core.errors import QAError, RequestError, ServeError, UnexpectedError
@@ -402,6 +403,11 @@ def serve(assistant: Assistant, host: str | None = None, port: int | None = None
     settings = assistant.settings
     host = host or settings.chat.host
     port = port if port is not None else settings.chat.port
+    if host not in openai_api.LOOPBACK and not settings.chat.api_key:
+        raise ServeError(
+            f"serving on {host} reaches other machines, and the API would answer anyone",
+            hint="set chat.api_key (QA_CHAT__API_KEY) to a secret that API clients send as a bearer token",
+        )
     check_port(host, port)  # before minutes of model loading, not after
     if not assistant.store.exists():
         assistant.index()
@@ -421,6 +427,7 @@ def serve(assistant: Assistant, host: str | None = None, port: int | None = None
         )
     except OSError as exc:
         raise ServeError(f"cannot serve on {host}:{port}: {exc}") from None
+    openai_api.add_routes(app.server_app, assistant, Path(settings.paths.data))
     return app
 
 

@@ -309,3 +309,48 @@ def test_outlets_that_disagree_are_shown_with_each_figure_its_outlet_and_its_dat
     NEWS_SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(NEWS_SCREENSHOT))
     page.close()
+
+
+def test_the_stock_openai_client_gets_cited_answers_streamed_or_not(server):
+    import httpx
+    from openai import BadRequestError, NotFoundError, OpenAI
+
+    client = OpenAI(base_url=server + "v1", api_key="unused", max_retries=0, timeout=300)
+    assert [m.id for m in client.models.list().data] == ["qa"]
+
+    done = client.chat.completions.create(model="qa", messages=[{"role": "user", "content": CUSTOMERS}])
+    message = done.choices[0].message
+    assert "450 million" in message.content and "[1]" in message.content
+    (note,) = message.annotations
+    assert note.type == "url_citation"
+    cited = note.url_citation
+    assert message.content[cited.start_index : cited.end_index] == "[1]"
+    page = httpx.get(cited.url, timeout=30)
+    assert page.status_code == 200 and "<mark>Zu den Investoren bei DiDi" in page.text
+    extra = done.model_extra
+    assert extra["citations"] == [cited.url]
+    quote = extra["search_results"][0]["snippet"]
+    assert "450 Millionen registrierte Kunden" in quote and extra["qa"]["citations"][0]["quote"] == quote
+
+    pieces, notes = [], []
+    for chunk in client.chat.completions.create(model="qa", stream=True,
+                                                messages=[{"role": "user", "content": CUSTOMERS}]):
+        delta = chunk.choices[0].delta
+        pieces.append(delta.content or "")
+        notes += (delta.model_extra or {}).get("annotations") or []
+    streamed = "".join(pieces)
+    assert streamed == message.content and len(pieces) > 3
+    assert [n["url_citation"]["url"] for n in notes] == [cited.url]
+
+    follow = client.chat.completions.create(model="qa", messages=[
+        {"role": "user", "content": CUSTOMERS}, {"role": "assistant", "content": message.content},
+        {"role": "user", "content": INVESTORS}])
+    assert follow.model_extra["qa"]["rewritten"] != INVESTORS and "DiDi" in follow.model_extra["qa"]["rewritten"]
+    assert "Alibaba" in follow.choices[0].message.content
+
+    with pytest.raises(NotFoundError) as missing:
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": CUSTOMERS}])
+    assert missing.value.code == "model_not_found"
+    with pytest.raises(BadRequestError) as bad:
+        client.chat.completions.create(model="qa", messages=[{"role": "assistant", "content": "hello"}])
+    assert "last message" in bad.value.message

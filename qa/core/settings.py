@@ -202,6 +202,11 @@ class ChatSettings(_Section):
         1_000, gt=0, description="Longer questions are refused before any model sees them (the prompt must fit)."
     )
     context_sentences: int = Field(2, ge=0, description="Sentences shown around a cited quote in the source panel.")
+    api_key: str = Field(
+        "",
+        description="Bearer token the OpenAI-compatible API (/v1/...) asks for; required when `qa serve` binds "
+        "to an address other machines reach.",
+    )
 
 
 class Settings(BaseSettings):
