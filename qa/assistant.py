@@ -232,6 +232,16 @@ class Assistant:
     def retrieve(self, question: str, translations: tuple[str, ...] = (), scope: Scope = EVERYTHING) -> Retrieval:
         return self.retriever.retrieve(question, translations, scope)
 
+    def search(self, question: str, scope: Scope = EVERYTHING, limit: int = 5) -> list[tuple[Citation, float]]:
+        """The sentences that best answer a question, as citations with the evidence model's probability that
+        each holds the answer; nothing is generated but the question's translations."""
+        if not question.strip():
+            raise EmptyQuestionError("the question is empty")
+        with self._lock:
+            self.warm_up()
+            found = self.pipeline.search(" ".join(question.split()), scope)[: max(limit, 0)]
+            return [(self.pipeline.citation(ev), ev.score) for ev in found]
+
     def conversation(self, turns: Sequence[Turn] = ()) -> Conversation:
         """A conversation (new, or of these earlier turns) keeping as many turns as the settings say a follow-up
         may refer to."""

@@ -206,6 +206,14 @@ def serve(
     app.block_thread()
 
 
+@app.command("mcp")
+def mcp_stdio() -> None:
+    """Serve the assistant to MCP clients (editors, agents) over stdin and stdout."""
+    from qa import mcp_server
+
+    mcp_server.serve_stdio(_assistant())
+
+
 @app.command("eval")
 def evaluate(
     suites: Annotated[

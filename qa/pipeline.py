@@ -120,6 +120,14 @@ class Pipeline:
         texts = tuple(t.text for t in done if t.text and t.text.casefold() != question.casefold())
         return texts, tuple(t.stats.of_step(QUESTION_TRANSLATION) for t in done if t.stats)
 
+    def search(self, question: str, scope: Scope = EVERYTHING) -> tuple[Evidence, ...]:
+        """The candidate sentences for a question, best first by the evidence model, without answering."""
+        language = self.question_language(question)
+        translations, _ = self._translate_question(question, language)
+        retrieval = self.retriever.retrieve(question, translations, scope)
+        q = Question.of(question, language, translations, self.retriever.idf)
+        return rank(q, retrieval, self.calibration, self.doc_language, self.published).evidence
+
     def run(
         self, question: str, history: Sequence[Turn], model: dict[str, str], scope: Scope = EVERYTHING
     ) -> Iterator[Token | Answer]:

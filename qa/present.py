@@ -80,29 +80,31 @@ def answer_json(answer: Answer) -> dict:
         "mode": answer.mode,
         "language": answer.language,
         "rewritten": answer.rewritten or answer.question,
-        "citations": [
-            {
-                "n": c.n,
-                "file": c.file,
-                "title": c.title,
-                "language": c.language,
-                "outlet": c.source.outlet,
-                "author": c.source.author,
-                "published": c.source.published,
-                "url": c.source.url,
-                "page": c.page,
-                "also": [
-                    {"file": r.doc_id, "title": r.title, "outlet": r.source.outlet, "published": r.source.published}
-                    for r in c.also
-                ],
-                "char_start": c.char_start,
-                "char_end": c.char_end,
-                "quote": c.quote,
-            }
-            for c in answer.citations
-        ],
+        "citations": [citation_json(c) for c in answer.citations],
         "timings": {k: round(v, 4) for k, v in asdict(answer.timings).items()},
         "models": answer.model,
+    }
+
+
+def citation_json(c: Citation) -> dict:
+    """A citation as `qa ask --json` and the APIs give it."""
+    return {
+        "n": c.n,
+        "file": c.file,
+        "title": c.title,
+        "language": c.language,
+        "outlet": c.source.outlet,
+        "author": c.source.author,
+        "published": c.source.published,
+        "url": c.source.url,
+        "page": c.page,
+        "also": [
+            {"file": r.doc_id, "title": r.title, "outlet": r.source.outlet, "published": r.source.published}
+            for r in c.also
+        ],
+        "char_start": c.char_start,
+        "char_end": c.char_end,
+        "quote": c.quote,
     }
 
 
