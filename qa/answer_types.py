@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 
 from qa import dates, numbers
 
@@ -158,9 +159,13 @@ def without_asking(question: str, language: str) -> str:
     )
 
 
-@lru_cache(maxsize=1)
-def _months() -> re.Pattern:
-    """Month names (wide and abbreviated) of every locale babel knows, casefolded."""
+MONTH_NAMES = Path(__file__).resolve().parent / "month_names.txt"
+
+
+def month_names() -> list[str]:
+    """Month names (wide and abbreviated) of every locale babel knows, casefolded, as regular expressions
+    (a declining name takes its endings), longest first. Reading them takes babel half a second, so they are
+    kept in `month_names.txt` (written by `python -m qa.answer_types`, checked against babel by a test)."""
     from babel import Locale, localedata
     from babel.dates import get_month_names
 
@@ -180,8 +185,24 @@ def _months() -> re.Pattern:
                         names.add(re.escape(name))
                     if len(name) >= 5 and _INFLECTED.match(name):  # "марта" → "марте", "марту"
                         names.add(re.escape(name[:-1]) + r"\w{0,2}")
-    words = "|".join(sorted(names, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)({words})(?!\w)")
+    return sorted(names, key=lambda n: (-len(n), n))
+
+
+def _babel_version() -> str:
+    from importlib.metadata import version
+
+    return f"babel {version('babel')}"
+
+
+@lru_cache(maxsize=1)
+def _months() -> re.Pattern:
+    try:
+        header, *names = MONTH_NAMES.read_text(encoding="utf-8").split("\n")
+    except OSError:
+        header, names = "", []
+    if header != _babel_version() or not names:
+        names = month_names()
+    return re.compile(rf"(?<!\w)({'|'.join(n for n in names if n)})(?!\w)")
 
 
 def has_date(text: str, language: str = "", relative: bool = False) -> bool:
@@ -227,3 +248,8 @@ def holds(
         asked_words = {w.casefold() for w in re.findall(r"\w+", question)}
         return any(w.casefold() not in asked_words for w in names_in(text, sentence))
     return True
+
+
+if __name__ == "__main__":
+    MONTH_NAMES.write_text("\n".join([_babel_version(), *month_names()]) + "\n", encoding="utf-8")
+    print(f"wrote {MONTH_NAMES}")

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from qa.core.errors import ConfigError, QAError, UnexpectedError
-from qa.present import answer_json, format_answer
+from qa.present import answer_json, format_answer, format_record
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions about your articles.")
 
@@ -112,13 +112,31 @@ def ask(
     language: Annotated[
         list[str] | None, typer.Option(help="Only articles in this language, e.g. de (repeatable).")
     ] = None,
+    no_server: Annotated[
+        bool, typer.Option("--no-server", help="Answer in this process even when a `qa serve` is up.")
+    ] = False,
 ) -> None:
-    """Answer a question from the indexed articles, with the passages it rests on."""
+    """Answer a question from the indexed articles, with the passages it rests on (through a running `qa serve`
+    of the same index when there is one: it holds the models already)."""
+    from qa import client
     from qa.assistant import Token
     from qa.core.records import Scope
 
     scope = Scope.of(since, until, outlet or (), language or ())
     assistant = _assistant()
+    address = (
+        None
+        if no_server or not assistant.store.exists()
+        else client.running_server(
+            assistant.settings,
+            client.index_identity(assistant.settings.paths.data, assistant.store.read_manifest().generation),
+        )
+    )
+    if address is not None:
+        fields = {"since": since, "until": until, "outlets": outlet or [], "languages": language or []}
+        record = client.ask(address, assistant.settings, question, fields)
+        typer.echo(json.dumps(record, ensure_ascii=False, indent=2) if as_json else format_record(record))
+        return
     answer = None
     streaming = not as_json and sys.stdout.isatty()
     draft = ""

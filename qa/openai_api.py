@@ -29,6 +29,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from qa.assistant import Assistant
+from qa.client import index_identity
 from qa.core import protocol
 from qa.core.errors import (
     EmptyQuestionError,
@@ -264,8 +265,12 @@ def sse(events: Iterator[dict]) -> Iterator[str]:
     yield "data: [DONE]\n\n"
 
 
-def models() -> dict:
-    return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qa"}]}
+def models(identity: str = "") -> dict:
+    """The one model; `qa_index` names the index it answers from (see `qa.client`)."""
+    return {
+        "object": "list",
+        "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qa", "qa_index": identity}],
+    }
 
 
 # -- the passage a link opens --------------------------------------------------------------------------------
@@ -345,7 +350,10 @@ def add_routes(app: FastAPI, assistant: Assistant, data: Path) -> None:
 
     @router.get("/v1/models")
     def list_models(request: Request):
-        return JSONResponse(models()) if authorised(request) else unauthorised()
+        if not authorised(request):
+            return unauthorised()
+        loaded = assistant.loaded_index() if assistant.store.exists() else None
+        return JSONResponse(models(index_identity(data, loaded.manifest.generation) if loaded else ""))
 
     @router.post("/v1/chat/completions")
     async def chat_completions(request: Request):

@@ -30,7 +30,10 @@ class Passage:
 
 def also_label(citation: Citation) -> str:
     """The other outlets that print the cited passage: "also reported by Baltic Business Daily, rheincourier.example"."""
-    names = [r.source.outlet or r.title or r.doc_id for r in citation.also]
+    return _also([r.source.outlet or r.title or r.doc_id for r in citation.also])
+
+
+def _also(names: list[str]) -> str:
     return f"also reported by {', '.join(dict.fromkeys(names))}" if names else ""
 
 
@@ -109,17 +112,23 @@ def citation_json(c: Citation) -> dict:
 
 
 def format_answer(answer: Answer) -> str:
-    lines = [answer.text]
-    if answer.citations:
+    return format_record(answer_json(answer))
+
+
+def format_record(record: dict) -> str:
+    """An answer as `qa ask` prints it, from its `qa ask --json` record (which a running server also sends)."""
+    text = record["answer"]
+    lines = [text]
+    if record["citations"]:
         lines += ["", "Sources:"]
-        for c in answer.citations:
-            label = source_label(c.source, c.page)
+        for c in record["citations"]:
+            label = source_label(Source(c["outlet"], c["author"], c["published"], c["url"]), c["page"])
             lines.append(
-                f"[{c.n}] {c.title}{f' — {label}' if label else ''} ({c.language}, {c.file}, "
-                f"chars {c.char_start}-{c.char_end})"
+                f"[{c['n']}] {c['title']}{f' — {label}' if label else ''} ({c['language']}, {c['file']}, "
+                f"chars {c['char_start']}-{c['char_end']})"
             )
-            if c.quote not in answer.text:
-                lines.append(f"    “{c.quote}”")
-            if c.also:
-                lines.append(f"    {also_label(c)}")
+            if c["quote"] not in text:
+                lines.append(f"    “{c['quote']}”")
+            if c["also"]:
+                lines.append("    " + _also([r["outlet"] or r["title"] or r["file"] for r in c["also"]]))
     return "\n".join(lines)

@@ -61,3 +61,9 @@ def test_a_person_is_a_name_the_question_does_not_already_hold():
 ])
 def test_what_a_count_question_counts(question, language, words):
     assert t.counted(question, language) == words
+
+
+def test_the_kept_month_names_are_babels():
+    header, *names = t.MONTH_NAMES.read_text(encoding="utf-8").rstrip("\n").split("\n")
+    assert header == t._babel_version()
+    assert names == t.month_names()  # else: python -m qa.answer_types

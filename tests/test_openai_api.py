@@ -154,3 +154,47 @@ def test_serving_beyond_this_machine_needs_an_api_key(assistant):
     with pytest.raises(ServeError, match="reaches other machines") as caught:
         serve(assistant, "0.0.0.0", 0)
     assert "chat.api_key" in caught.value.hint
+
+
+@pytest.fixture
+def running(assistant):
+    """The API on the fakes, served by uvicorn on a free loopback port in this process."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    app = FastAPI()
+    add_routes(app, assistant, Path(assistant.settings.paths.data))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield port
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_qa_ask_hands_the_question_to_a_running_server_of_the_same_index(assistant, fake_llm, running, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    fake_llm.enqueue("450 Millionen")
+    data = assistant.settings.paths.data
+    env = {**os.environ, "QA_PATHS__DATA": str(data), "QA_PATHS__CORPUS": str(assistant.settings.paths.corpus),
+           "QA_CHAT__PORT": str(running), "QA_EMBEDDER__MODEL": str(tmp_path / "no-model")}
+    cmd = [sys.executable, "-m", "qa.cli", "ask", "How many registered customers does DiDi serve?"]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("450 ") and "002_2f609247c276f3f8.txt, chars 550-708" in r.stdout
+    assert fake_llm.history  # the server's model answered: this process loaded none (its model path is bogus)
+    other = subprocess.run(cmd, env={**env, "QA_PATHS__DATA": str(tmp_path / "other")}, capture_output=True,
+                           text=True, timeout=120)
+    assert other.returncode == 2 and "qa index" in other.stderr  # another index is never answered by this server
