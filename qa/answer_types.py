@@ -134,15 +134,19 @@ def asked(question: str, language: str) -> str:
 
 def counted(question: str, language: str = "") -> tuple[str, ...]:
     """What a count question counts: "In how many cities will …" → ("cities",): the content words among the
-    two after the asking words, casefolded; empty for other questions. Without a `language` (a translation's),
-    every language's asking words are tried."""
+    two after the asking words, casefolded, less names; empty for other questions. Without a `language` (a
+    translation's), every language's asking words are tried."""
     from index.lexical import tokens
 
     folded = question.casefold()
-    for pattern in [_COUNTS[language]] if language in _COUNTS else [] if language else _COUNTS.values():
-        m = re.search(pattern, folded)
+    for lang in [language] if language in _COUNTS else [] if language else list(_COUNTS):
+        m = re.search(_COUNTS[lang], folded)
         if m is not None:
-            return tuple(tokens(" ".join(folded[m.end() :].split()[:2])))
+            same_offsets = len(question) == len(folded)  # casefolding may lengthen ("ß" → "ss")
+            words = (question if same_offsets else folded)[m.end() :].split()[:2]
+            if lang != "de":  # a capitalised word is a name ("How many Panthers players"); German capitalises nouns
+                words = [w for w in words if not w[:1].isupper()]
+            return tuple(tokens(" ".join(words)))
     return ()
 
 
@@ -211,6 +215,10 @@ def has_date(text: str, language: str = "", relative: bool = False) -> bool:
     if _YEAR.search(text) or _DECADE.search(text) or _months().search(text.casefold()):
         return True
     return relative and dates.mentions(text, language)
+
+
+def is_year(text: str) -> bool:
+    return bool(_YEAR.fullmatch(text))
 
 
 def has_number(text: str, language: str) -> bool:

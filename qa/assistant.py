@@ -235,12 +235,18 @@ class Assistant:
     def search(self, question: str, scope: Scope = EVERYTHING, limit: int = 5) -> list[tuple[Citation, float]]:
         """The sentences that best answer a question, as citations with the evidence model's probability that
         each holds the answer; nothing is generated but the question's translations."""
-        if not question.strip():
-            raise EmptyQuestionError("the question is empty")
+        self._check_question(question)
         with self._lock:
             self.warm_up()
             found = self.pipeline.search(" ".join(question.split()), scope)[: max(limit, 0)]
             return [(self.pipeline.citation(ev), ev.score) for ev in found]
+
+    def _check_question(self, question: str) -> None:
+        if not question.strip():
+            raise EmptyQuestionError("the question is empty")
+        limit = self.settings.chat.max_question_chars
+        if len(question) > limit:
+            raise QuestionTooLongError(f"the question has {len(question):,} characters; at most {limit:,} are read")
 
     def conversation(self, turns: Sequence[Turn] = ()) -> Conversation:
         """A conversation (new, or of these earlier turns) keeping as many turns as the settings say a follow-up
@@ -276,11 +282,7 @@ class Assistant:
         retrieval (plain questions are left as they are). The model's prompt never holds the conversation itself.
 
         The assistant's lock is held until the generator ends or is closed."""
-        if not question.strip():
-            raise EmptyQuestionError("the question is empty")
-        limit = self.settings.chat.max_question_chars
-        if len(question) > limit:
-            raise QuestionTooLongError(f"the question has {len(question):,} characters; at most {limit:,} are read")
+        self._check_question(question)
         with self._lock:
             self.warm_up()
             model_info = {"llm": self.llm.name, "embedder": self.embedder_identity.name}

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.resources import FunctionResource
 
 from qa.assistant import Assistant
@@ -60,6 +60,12 @@ def build(assistant: Assistant) -> MCPServer:
             exc = UnexpectedError.of(exc, data / "qa.log")
         return ToolError(f"{exc} ({exc.hint})" if exc.hint else str(exc))
 
+    def text_of(doc_id: str) -> str:
+        document = assistant.documents().get(doc_id)
+        if document is None:
+            raise ResourceNotFoundError(f"{doc_id} is no longer in the index")
+        return document.text
+
     def register_documents() -> None:
         if not assistant.store.exists():
             return
@@ -76,7 +82,7 @@ def build(assistant: Assistant) -> MCPServer:
                     description=", ".join(
                         x for x in (document.source.outlet, document.source.published, document.language) if x
                     ),
-                    fn=lambda doc_id=doc_id: assistant.documents()[doc_id].text,
+                    fn=lambda doc_id=doc_id: text_of(doc_id),
                 )
             )
 

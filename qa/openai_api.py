@@ -13,6 +13,7 @@ streamed answer arrives in pieces of the checked text, never as an unchecked dra
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import html
 import json
@@ -20,6 +21,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -46,6 +48,9 @@ from qa.present import answer_json, source_label
 log = logging.getLogger(__name__)
 
 MODEL_ID = "qa"
+# Questions that may wait for the one model at once; each holds a worker thread, and the web server's other
+# routes need some. A bound on load, not a fitted cut-off.
+MAX_WAITING = 16
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _BAD_REQUEST = (RequestError, EmptyQuestionError, QuestionTooLongError, ScopeError)
 
@@ -160,14 +165,27 @@ def _scope(fields: Any) -> Scope:
 
 
 # -- the answer --------------------------------------------------------------------------------------------
-def passage_url(base: str, c: Citation) -> str:
-    """The stable link that opens a cited passage highlighted: the file and the quote's offsets."""
-    return f"{base.rstrip('/')}/passage?" + urlencode(
-        {"file": c.file, "start": c.char_start, "end": c.char_end}, quote_via=quote
-    )
+@dataclass(frozen=True)
+class Links:
+    """Where citations link to: this server's address and, when the API asks for a key, a signature per link
+    (a browser opening a passage sends no bearer token; the signature shows the link came from an answer)."""
+
+    base: str
+    key: str = ""
+
+    def passage(self, c: Citation) -> str:
+        """The stable link that opens a cited passage highlighted: the file and the quote's offsets."""
+        fields: dict[str, str | int] = {"file": c.file, "start": c.char_start, "end": c.char_end}
+        if self.key:
+            fields["sig"] = signature(self.key, c.file, str(c.char_start), str(c.char_end))
+        return f"{self.base.rstrip('/')}/passage?" + urlencode(fields, quote_via=quote)
 
 
-def url_citations(answer: Answer, base: str) -> list[dict]:
+def signature(key: str, file: str, start: str, end: str) -> str:
+    return hmac.new(key.encode(), f"{file}\n{start}\n{end}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def url_citations(answer: Answer, links: Links) -> list[dict]:
     """One `url_citation` per citation number of each `[n]` marker in the answer's text."""
     by_n = {c.n: c for c in answer.citations}
     out = []
@@ -182,18 +200,18 @@ def url_citations(answer: Answer, base: str) -> list[dict]:
                             "start_index": m.start(),
                             "end_index": m.end(),
                             "title": c.title,
-                            "url": passage_url(base, c),
+                            "url": links.passage(c),
                         },
                     }
                 )
     return out
 
 
-def search_results(answer: Answer, base: str) -> list[dict]:
+def search_results(answer: Answer, links: Links) -> list[dict]:
     return [
         {
             "title": c.title,
-            "url": passage_url(base, c),
+            "url": links.passage(c),
             "date": c.source.published or None,
             "snippet": c.quote,
             "source": c.source.outlet or None,
@@ -208,7 +226,7 @@ def usage(answer: Answer) -> dict:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-def completion(answer: Answer, base: str) -> dict:
+def completion(answer: Answer, links: Links) -> dict:
     """The `chat.completion` object of an answer."""
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
@@ -222,23 +240,23 @@ def completion(answer: Answer, base: str) -> dict:
                     "role": "assistant",
                     "content": answer.text,
                     "refusal": None,
-                    "annotations": url_citations(answer, base),
+                    "annotations": url_citations(answer, links),
                 },
                 "finish_reason": "stop",
                 "logprobs": None,
             }
         ],
         "usage": usage(answer),
-        "citations": [passage_url(base, c) for c in answer.citations],
-        "search_results": search_results(answer, base),
+        "citations": [links.passage(c) for c in answer.citations],
+        "search_results": search_results(answer, links),
         "qa": answer_json(answer),
     }
 
 
-def chunks(answer: Answer, base: str, piece_chars: int = 24) -> Iterator[dict]:
+def chunks(answer: Answer, links: Links, piece_chars: int = 24) -> Iterator[dict]:
     """The answer as `chat.completion.chunk` objects: the role, the checked text in pieces, then the end with
     the annotations (their indices count in the whole text), the citations and the full record."""
-    whole = completion(answer, base)
+    whole = completion(answer, links)
     head = {k: whole[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
 
     def chunk(delta: dict, finish: str | None = None, **extra: Any) -> dict:
@@ -328,6 +346,7 @@ def add_routes(app: FastAPI, assistant: Assistant, data: Path) -> None:
     """Adds the API's routes to the FastAPI app that serves the chat (ahead of the chat's own routes)."""
     key = assistant.settings.chat.api_key
     router = APIRouter()
+    waiting = [0]  # answers asked for and not yet given (changed on the event loop only)
 
     def refused(exc: ApiError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status)
@@ -359,6 +378,8 @@ def add_routes(app: FastAPI, assistant: Assistant, data: Path) -> None:
     async def chat_completions(request: Request):
         if not authorised(request):
             return unauthorised()
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            return refused(ApiError(415, "send the request as application/json", "invalid_request_error"))
         try:
             body = await request.json()
         except ValueError:
@@ -367,20 +388,36 @@ def add_routes(app: FastAPI, assistant: Assistant, data: Path) -> None:
             question, turns, stream, scope = parse(body)
         except (ApiError, QAError) as exc:
             return refused(exc if isinstance(exc, ApiError) else ApiError.of(exc))
-        base = str(request.base_url)
+        links = Links(str(request.base_url), key)
+        if waiting[0] >= MAX_WAITING:
+            return refused(
+                ApiError(
+                    429,
+                    f"{waiting[0]} questions are waiting for the model; ask again shortly",
+                    "rate_limit_error",
+                    code="busy",
+                )
+            )
+        waiting[0] += 1
         try:
             answer = await run_in_threadpool(assistant.ask, question, assistant.conversation(turns), scope)
         except Exception as exc:
             return refused(ApiError.of(boundary(exc, data)))
+        finally:
+            waiting[0] -= 1
         if stream:
-            return StreamingResponse(sse(chunks(answer, base)), media_type="text/event-stream")
-        return JSONResponse(completion(answer, base))
+            return StreamingResponse(sse(chunks(answer, links)), media_type="text/event-stream")
+        return JSONResponse(completion(answer, links))
 
     @router.get("/passage")
-    def passage(file: str = "", start: str = "", end: str = ""):
+    def passage(request: Request, file: str = "", start: str = "", end: str = "", sig: str = ""):
+        if key and not (authorised(request) or hmac.compare_digest(sig, signature(key, file, start, end))):
+            return HTMLResponse("<p>This link is not signed by this server.</p>", status_code=403)
         try:
             return HTMLResponse(passage_page(assistant, file, start, end))
         except ApiError as exc:
             return HTMLResponse(f"<p>{html.escape(str(exc))}</p>", status_code=exc.status)
+        except QAError as exc:
+            return HTMLResponse(f"<p>{html.escape(str(exc))}</p>", status_code=ApiError.of(exc).status)
 
     app.router.routes[:0] = router.routes

@@ -48,6 +48,7 @@ from qa.retrieve import Retriever
 from qa.translate import Translator
 
 QUESTION_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt", "ru", "zh", "ja", "pl", "tr", "sv", "da")
+MAX_FIGURE_READS = 3  # a bound on the time one answer takes (each read runs the model), not a fitted cut-off
 _NAMEISH = re.compile(r"(?<=\w)[\s,]+([A-ZÀ-ÖØ-ÞА-Я][\w'’.-]*|\w*\d\w*)")
 
 
@@ -241,6 +242,7 @@ class Pipeline:
         agree: list[Evidence] = []
         differ: list[tuple[list[Evidence], str]] = []
         generations: Generations = ()
+        reads = 0
         for i, ev in enumerate(ranked.evidence[: self.settings.retrieval.max_evidence]):
             story = copies.get(ev.doc_id, ev.doc_id)
             if i == 0 or story in seen:
@@ -257,6 +259,9 @@ class Pipeline:
             if same is not None:
                 same.append(ev)
                 continue
+            if reads >= MAX_FIGURE_READS:
+                continue
+            reads += 1
             other_span, stats = self._extractor().extract_with_stats(
                 ev.text, standalone, self._may_start(q, translations, ev), self.doc_language(ev)
             )
@@ -280,15 +285,16 @@ class Pipeline:
         return len(flat) > 2 and flat in " ".join(ev.text.split()).casefold()
 
     def _with_dates(self, reports: list[tuple[list[Evidence], str]], language: str) -> list[tuple[list[Evidence], str]]:
-        """Each figure with its first report's date, when the reports were published on different days: a later
-        report may give a newer figure rather than another one."""
-        days = [self.published(evs[0]) for evs, _ in reports]
-        if not all(days) or len(set(days)) == 1:
+        """Each figure with the dates of the reports that give it, when the reports were published on different
+        days: a later report may give a newer figure rather than another one."""
+        days = [sorted({self.published(ev) for ev in evs}) for evs, _ in reports]
+        if not all(all(d) for d in days) or len({day for d in days for day in d}) == 1:
             return reports
-        return [
-            (evs, f"{figure} ({dates.say(dates.Resolved(date.fromisoformat(day), dates.DAY), language)})")
-            for (evs, figure), day in zip(reports, days)
-        ]
+
+        def said(day: str) -> str:
+            return dates.say(dates.Resolved(date.fromisoformat(day), dates.DAY), language)
+
+        return [(evs, f"{figure} ({'; '.join(said(d) for d in ds)})") for (evs, figure), ds in zip(reports, days)]
 
     @staticmethod
     def _differs(figure: str, claim: str, language: str) -> bool:
@@ -421,7 +427,11 @@ class Pipeline:
                 chosen.append(i)
         if not chosen:
             return None
-        bare = [i for i in starts if i == len(words) - 1 or words[i][-1] in ",.;:)"]  # its noun is elsewhere
+        bare = [  # a number whose noun is elsewhere; not a year ("In 2023, …")
+            i
+            for i in starts
+            if (i == len(words) - 1 or words[i][-1] in ",.;:)") and not answer_types.is_year(words[i].strip(",.;:)"))
+        ]
         allowed = {" ".join(words[i : i + 4]) for i in chosen + bare}
         return lambda rest: " ".join(rest.split(" ")[:4]) in allowed
 

@@ -23,6 +23,7 @@ from qa.core.errors import ScopeError
 from qa.core.records import EVERYTHING, Evidence, Hit, Scope
 from qa.core.settings import RetrievalSettings
 
+_ASKED = re.compile(r"[?？؟][\"'“”‘’»«›)\]]*\s*$")  # a sentence that is a question, quoted or not
 LEXICAL_WEIGHT = 0.1  # weight of the share of the question's word stems a sentence contains
 
 
@@ -167,7 +168,7 @@ class Retriever:
                     continue  # an instruction to the assistant inside an article is data, never evidence
                 if text.strip() == doc.title:
                     continue  # the headline names the topic; the citation shows it anyway
-                if text.rstrip().endswith(("?", "？")):
+                if _ASKED.search(text):
                     continue  # a question the article asks (an interviewer's, a rhetorical one) answers nothing
                 if story is not None:
                     twin = self._twin(text, doc.doc_id, passages.setdefault(story, []))

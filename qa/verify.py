@@ -72,6 +72,17 @@ def quotes_verbatim(claim: str, evidence: str) -> bool:
     return all(" ".join(q.split()).casefold() in flat for q in _QUOTED.findall(claim))
 
 
+def _names_the_subject(aside: str, names: set[str]) -> bool:
+    """Whether an aside gives a name of the question as the name of something: a naming word followed by the
+    name and nothing else ("…, to be called Acme Mobility, …"), not one that only mentions it ("…, whose
+    founder once called Acme a rival, …")."""
+    for m in _NAMING.finditer(aside):
+        words = re.findall(r"[\w'’.-]+", aside[m.end() :])
+        if words and all(w in names for w in words):
+            return True
+    return False
+
+
 def relation_holds(question_names: set[str], evidence: str, start: int, end: int) -> bool:
     """Who did what: each name of the question that the evidence mentions stands outside the asides that do
     not hold the answer (segments between two commas, brackets or dashes), unless the aside gives the name of
@@ -85,7 +96,7 @@ def relation_holds(question_names: set[str], evidence: str, start: int, end: int
     cuts = [0, *marks, len(evidence)]
     for i, (a, b) in enumerate(zip(cuts, cuts[1:])):
         enclosed = 0 < i < len(cuts) - 2  # bounded by a mark on both sides
-        if enclosed and not (a < end and start < b) and not _NAMING.search(folded[a:b]):
+        if enclosed and not (a < end and start < b) and not _names_the_subject(folded[a:b], present):
             continue
         kept.append(folded[a:b])
     main = " ".join(kept)

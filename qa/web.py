@@ -406,7 +406,8 @@ def serve(assistant: Assistant, host: str | None = None, port: int | None = None
     if host not in openai_api.LOOPBACK and not settings.chat.api_key:
         raise ServeError(
             f"serving on {host} reaches other machines, and the API would answer anyone",
-            hint="set chat.api_key (QA_CHAT__API_KEY) to a secret that API clients send as a bearer token",
+            hint="set chat.api_key (QA_CHAT__API_KEY) to a secret: API clients send it as a bearer token, the "
+            "browser chat asks for it as the password of the user qa",
         )
     check_port(host, port)  # before minutes of model loading, not after
     if not assistant.store.exists():
@@ -421,6 +422,7 @@ def serve(assistant: Assistant, host: str | None = None, port: int | None = None
             css=CSS,
             max_file_size=settings.ingest.max_file_bytes,
             show_error=True,
+            auth=("qa", settings.chat.api_key) if settings.chat.api_key else None,
             quiet=True,
             prevent_thread_lock=True,
             inbrowser=False,

@@ -56,6 +56,8 @@ def test_a_person_is_a_name_the_question_does_not_already_hold():
     ("In wie vielen Städten ist Acme?", "de", ("städten",)),
     ("¿Cuántos habitantes tiene Madrid?", "es", ("habitantes",)),
     ("Who leads Acme?", "en", ()),
+    ("How many Panthers defense players were selected?", "en", ("defense",)),  # a name is not what is counted
+    ("Combien de villes Acme vise-t-elle ?", "fr", ("villes",)),
     ("In wie vielen Städten ist Acme?", "", ("städten",)),  # a translation: every language's asking words
     ("In wie vielen Städten ist Acme?", "zh", ()),
 ])

@@ -134,7 +134,24 @@ def test_with_an_api_key_only_its_bearer_is_answered(settings, embedder, fake_ll
         response = api.get("/v1/models", headers=headers)
         assert response.status_code == 401 and response.json()["error"]["code"] == "invalid_api_key"
     assert api.post("/v1/chat/completions", json={}).status_code == 401
-    assert api.get("/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    bearer = {"Authorization": "Bearer s3cret"}
+    assert api.get("/v1/models", headers=bearer).status_code == 200
+    fake_llm.enqueue("450 Millionen")
+    body = api.post("/v1/chat/completions", headers=bearer,
+                    json={"model": "qa", "messages": [user(CUSTOMERS)]}).json()
+    link = urlsplit(body["citations"][0])
+    assert "sig=" in link.query
+    assert api.get(f"{link.path}?{link.query}").status_code == 200  # a link from an answer opens in a browser
+    unsigned = link.query.split("&sig=")[0]
+    assert api.get(f"{link.path}?{unsigned}").status_code == 403  # a passage asked for by hand does not
+    assert api.get(f"{link.path}?{unsigned.replace('start=550', 'start=0')}&sig={link.query.split('sig=')[1]}"
+                   ).status_code == 403
+
+
+def test_a_post_that_is_not_json_is_refused_before_any_model_runs(api, fake_llm):
+    response = api.post("/v1/chat/completions", content=json.dumps({"model": "qa", "messages": [user(CUSTOMERS)]}),
+                        headers={"content-type": "text/plain"})  # what any web page may send cross-site
+    assert response.status_code == 415 and fake_llm.history == []
 
 
 @pytest.mark.parametrize("query, status", [
@@ -198,3 +215,12 @@ def test_qa_ask_hands_the_question_to_a_running_server_of_the_same_index(assista
     other = subprocess.run(cmd, env={**env, "QA_PATHS__DATA": str(tmp_path / "other")}, capture_output=True,
                            text=True, timeout=120)
     assert other.returncode == 2 and "qa index" in other.stderr  # another index is never answered by this server
+
+
+def test_when_too_many_questions_wait_the_next_is_told_to_come_back(assistant, fake_llm, monkeypatch):
+    import qa.openai_api
+
+    monkeypatch.setattr(qa.openai_api, "MAX_WAITING", 0)
+    response = ask(client_of(assistant), user(CUSTOMERS))
+    assert response.status_code == 429 and response.json()["error"]["type"] == "rate_limit_error"
+    assert fake_llm.history == []

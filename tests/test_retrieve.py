@@ -1,3 +1,4 @@
+import pytest
 from qa.retrieve import SIGNALS, reciprocal_rank_fusion
 
 
@@ -51,3 +52,16 @@ def test_a_question_the_article_asks_is_never_evidence(settings, embedder, fake_
     r = assistant.retrieve("Wann wird die Fusion der Radverleiher abgeschlossen sein?")
     assert [e.text for e in r.evidence] == ["Im Herbst soll die Fusion der Radverleiher abgeschlossen sein, sagt die "
                                             "Chefin."]
+
+
+@pytest.mark.parametrize("sentence, asked", [
+    ("Wann soll die Fusion abgeschlossen sein?", True),
+    ("„Wann soll die Fusion abgeschlossen sein?“", True),
+    ('He asked: "Why now?"', True),
+    ("“Where will we go?” she asked, and nobody knew.", False),
+    ("The merger closed in October.", False),
+])
+def test_what_counts_as_a_question_the_article_asks(sentence, asked):
+    from qa.retrieve import _ASKED
+
+    assert bool(_ASKED.search(sentence)) is asked

@@ -67,6 +67,12 @@ def test_an_aside_that_names_the_subject_is_no_aside(sentence):
     assert not relation_holds({"globex"}, other, at, at + 6)
 
 
+def test_an_aside_that_only_mentions_the_subject_with_a_naming_word_is_still_an_aside():
+    sentence = "Beta, whose founder once called Acme a rival, has 300 employees."
+    at = sentence.index("300")
+    assert not relation_holds({"acme"}, sentence, at, at + 3)
+
+
 def test_names_and_echoes():
     assert names("DiDi has 450 million customers, says Cheng Wei", "en") == {"didi", "cheng", "wei"}
     assert names("Die Kunden von DiDi", "de") == {"didi"}  # German capitalises every noun
