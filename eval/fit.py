@@ -24,7 +24,7 @@ import argparse
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,11 @@ class Item:
     labels: list[int]
     doc_languages: dict[str, str]
     rarity: dict[str, float]
+    doc_published: dict[str, str] = field(default_factory=dict)  # absent from collections made before dates
+
+    def published(self, e: Evidence) -> str:
+        """The publication date of an evidence's article, as the assistant passes it to the evidence models."""
+        return self.doc_published.get(e.doc_id, "")
 
     def question_record(self) -> ev_lib.Question:
         return ev_lib.Question.of(self.question, self.language, self.translations, lambda s: self.rarity.get(s, 1.0))
@@ -120,6 +125,7 @@ def collect(suite_name: str, cache: Path) -> list[Item]:
                 labels,
                 {e.doc_id: doc_languages[e.doc_id] for e in r.evidence},
                 rarity,
+                {e.doc_id: documents[e.doc_id].source.published for e in r.evidence},
             )
         )
     _write(cache, "".join(json.dumps(i.__dict__, ensure_ascii=False) + "\n" for i in items))
@@ -221,7 +227,9 @@ def sentence_rows(items: list[Item]) -> tuple[np.ndarray, np.ndarray, list[tuple
     groups: list[tuple[int, int]] = []
     for item in items:
         q = item.question_record()
-        rows = ev_lib.sentence_features(q, item.retrieval(), lambda e, d=item.doc_languages: d[e.doc_id])
+        rows = ev_lib.sentence_features(
+            q, item.retrieval(), lambda e, d=item.doc_languages: d[e.doc_id], item.published
+        )
         start = sum(len(x) for x in xs)
         xs.append(rows)
         ys.append(np.array(item.labels))
@@ -283,7 +291,7 @@ def fit_conditional_logit(
 
 def ranked(item: Item, calibration: ev_lib.Calibration) -> ev_lib.Ranked:
     q = item.question_record()
-    return ev_lib.rank(q, item.retrieval(), calibration, lambda e, d=item.doc_languages: d[e.doc_id])
+    return ev_lib.rank(q, item.retrieval(), calibration, lambda e, d=item.doc_languages: d[e.doc_id], item.published)
 
 
 def top_is_right(item: Item, r: ev_lib.Ranked) -> bool:
@@ -301,7 +309,11 @@ def answer_rows(items: list[Item], sentence: ev_lib.Logistic) -> tuple[np.ndarra
         if not item.evidence:
             continue
         _, features = ev_lib.ranked_by(
-            item.question_record(), item.retrieval(), sentence, lambda e, d=item.doc_languages: d[e.doc_id]
+            item.question_record(),
+            item.retrieval(),
+            sentence,
+            lambda e, d=item.doc_languages: d[e.doc_id],
+            item.published,
         )
         xs.append(features)
         ys.append(int(item.answerable))
