@@ -14,6 +14,7 @@ Every refusal names the file.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -148,7 +149,7 @@ def _html(data: bytes, path: Path) -> Extracted:
         )
     # trafilatura puts one paragraph (or heading, or list item) per line; a blank line makes each a paragraph
     text = normalise("\n\n".join(line.strip() for line in body.split("\n") if line.strip()))
-    url = _str(found.url) or _saved_from(html)
+    url = _str(found.url) or _linked_data_url(html) or _saved_from(html)
     return Extracted(
         text,
         title=_str(found.title),
@@ -167,6 +168,27 @@ _SAVED_FROM = re.compile(r"<!--\s*saved from url=\(\d+\)(\S+?)\s*-->", re.I)
 _ARTICLE = re.compile(r"(?m)\S+\s+\S.*[.!?…。！？][\"'”’»)]*\s*$")
 """A page holds an article when at least one of its blocks is a sentence (two words or more, ending as one);
 a login form, a menu or a gallery yields only labels."""
+
+
+_LINKED_DATA = re.compile(r"<script[^>]*application/ld\+json[^>]*>(.*?)</script>", re.I | re.S)
+
+
+def _linked_data_url(html: str) -> str:
+    """The article's address from the page's schema.org data (`url`, or `mainEntityOfPage`), which many news
+    sites give where they give no canonical link."""
+    for block in _LINKED_DATA.findall(html):
+        try:
+            data = json.loads(block)
+        except ValueError:
+            continue
+        for item in data if isinstance(data, list) else data.get("@graph", [data]) if isinstance(data, dict) else []:
+            if not isinstance(item, dict) or "Article" not in str(item.get("@type", "")):
+                continue
+            page = item.get("mainEntityOfPage")
+            for value in (item.get("url"), page.get("@id") if isinstance(page, dict) else page):
+                if isinstance(value, str) and value.startswith(("http://", "https://")):
+                    return value
+    return ""
 
 
 def _saved_from(html: str) -> str:

@@ -181,3 +181,29 @@ def test_the_parts_a_browser_saves_beside_a_page_are_not_articles(tmp_path):
     (tmp_path / "notes_files" / "note.md").write_text("A note.\n", encoding="utf-8")
     found = [p.relative_to(tmp_path).as_posix() for p in corpus_files(tmp_path, (".html", ".md"))]
     assert found == ["notes_files/note.md", "saved/Merger.html"]
+
+
+PAGES_ELSEWHERE = ROOT / "tests" / "data" / "pages"
+
+
+@pytest.mark.parametrize("name, source, kept, furniture", [
+    ("kurier-linked-data.html",  # metadata only in schema.org data, no canonical link
+     Source("Kurier Online", "Maria Huber", "2024-11-05", "https://kurier.example/wirtschaft/stadtwerke-preise"),
+     ["um durchschnittlich 12 Prozent", "rund 96 Euro mehr im Jahr", "ohne eine Gebühr zu zahlen"],
+     ["Cookies", "akzeptieren", "Gaspreise sinken", "Impressum", "Politik"]),
+    ("harbour-times-amp.html",  # an AMP page: sidebar menu, an ad inside the article, comments, a newsletter box
+     Source("The Harbour Times", "Tom Reed", "2025-02-18", "https://harbourtimes.example/news/port-strike-ends"),
+     ["raises wages by 6.5 percent", "About 1,400 containers", "a fair result for a hard week"],
+     ["Weather", "Comments", "About time", "morning briefing"]),
+])
+def test_pages_of_other_layouts_keep_the_article_and_its_source(name, source, kept, furniture):
+    page = extract(PAGES_ELSEWHERE / name, *LIMITS)
+    assert page.source == source
+    assert all(k in page.text for k in kept)
+    assert not [f for f in furniture if f in page.text]
+
+
+def test_an_ad_label_inside_an_article_is_not_a_sentence_of_it():
+    document = Ingestor(IngestSettings()).read(PAGES_ELSEWHERE / "harbour-times-amp.html", "amp.html")
+    sentences = [document.text[s.start : s.end] for s in document.sentences]
+    assert "Advertisement" not in sentences and "The union had asked for 9 percent." in sentences
