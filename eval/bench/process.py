@@ -23,7 +23,7 @@ def cold_start(repeats: int) -> Section:
         for _ in range(repeats):
             t0 = time.perf_counter()
             out = subprocess.run(
-                [QA, "ask", "--json", QUESTION],
+                [QA, "ask", "--json", "--no-server", QUESTION],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -39,7 +39,8 @@ def cold_start(repeats: int) -> Section:
     ref = statistics.median(torch_walls)
     return Section(
         "Cold start",
-        f'`qa ask --json "{QUESTION}"` in a new process: imports, loading both models and the index, then one answer.',
+        f'`qa ask --json --no-server "{QUESTION}"` in a new process: imports, loading both models and the index, '
+        "then one answer.",
         [
             Figure(
                 "process start to printed answer",
@@ -146,6 +147,7 @@ def serve_memory() -> list[Section]:
             client.predict(q, None, api_name="/ask")
         peak = peak_rss_mb(proc.pid)
         url = f"http://127.0.0.1:{port}/"
+        handed = handed_over(port)
         alone, together = [a.seconds for a in in_turn(url)], at_once(url)
     finally:
         proc.terminate()
@@ -179,4 +181,28 @@ def serve_memory() -> list[Section]:
             Figure("client latency, p95", [percentile(seconds, 95)], "s"),
         ],
     )
-    return [memory, many]
+    cold = Section(
+        "`qa ask` while `qa serve` is up",
+        f'`qa ask --json "{QUESTION}"` in a new process while a `qa serve` of the same index runs: the question is '
+        "handed to the server, which holds the models (the cold start above is the same with `--no-server`).",
+        [Figure("process start to printed answer", handed, "s")],
+    )
+    return [memory, many, cold]
+
+
+def handed_over(port: int, repeats: int = 5) -> list[float]:
+    """Seconds from starting `qa ask` to its answer, handed to the server on `port`."""
+    walls = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = subprocess.run(
+            [QA, "ask", "--json", QUESTION],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            env={**os.environ, "QA_CHAT__PORT": str(port)},
+        )
+        walls.append(time.perf_counter() - t0)
+        assert json.loads(out.stdout)["citations"], out.stdout
+    return walls
