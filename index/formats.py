@@ -175,20 +175,32 @@ _LINKED_DATA = re.compile(r"<script[^>]*application/ld\+json[^>]*>(.*?)</script>
 
 def _linked_data_url(html: str) -> str:
     """The article's address from the page's schema.org data (`url`, or `mainEntityOfPage`), which many news
-    sites give where they give no canonical link."""
+    sites give where they give no canonical link. Data that cannot be read is passed over."""
     for block in _LINKED_DATA.findall(html):
         try:
             data = json.loads(block)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
-        for item in data if isinstance(data, list) else data.get("@graph", [data]) if isinstance(data, dict) else []:
-            if not isinstance(item, dict) or "Article" not in str(item.get("@type", "")):
+        for item in _linked_items(data):
+            if "Article" not in str(item.get("@type", "")):
                 continue
             page = item.get("mainEntityOfPage")
             for value in (item.get("url"), page.get("@id") if isinstance(page, dict) else page):
                 if isinstance(value, str) and value.startswith(("http://", "https://")):
                     return value
     return ""
+
+
+def _linked_items(data: object, depth: int = 0) -> list[dict]:
+    """The objects of a schema.org block: itself, the items of a list, and those of an `@graph` (a few levels)."""
+    if depth > 3:
+        return []
+    if isinstance(data, list):
+        return [item for x in data for item in _linked_items(x, depth + 1)]
+    if not isinstance(data, dict):
+        return []
+    graph = data.get("@graph")
+    return [data, *(_linked_items(graph, depth + 1) if isinstance(graph, (list, dict)) else [])]
 
 
 def _saved_from(html: str) -> str:

@@ -201,12 +201,13 @@ def _babel_version() -> str:
 @lru_cache(maxsize=1)
 def _months() -> re.Pattern:
     try:
-        header, *names = MONTH_NAMES.read_text(encoding="utf-8").split("\n")
+        header, *lines = MONTH_NAMES.read_text(encoding="utf-8").split("\n")
     except OSError:
-        header, names = "", []
-    if header != _babel_version() or not names:
+        header, lines = "", []
+    names = [n for n in lines if n.strip()]
+    if header.strip() != _babel_version() or not names:
         names = month_names()
-    return re.compile(rf"(?<!\w)({'|'.join(n for n in names if n)})(?!\w)")
+    return re.compile(rf"(?<!\w)({'|'.join(names)})(?!\w)")
 
 
 def has_date(text: str, language: str = "", relative: bool = False) -> bool:

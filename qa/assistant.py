@@ -152,6 +152,10 @@ class Assistant:
             )
         return passage(document, citation, self.settings.chat.context_sentences)
 
+    def loaded_generation(self) -> int | None:
+        """The generation of the index this assistant has loaded (None before it loads one)."""
+        return self._index.manifest.generation if self._index is not None else None
+
     def loaded_index(self) -> LoadedIndex:
         if self._index is None:
             index = self.store.load()

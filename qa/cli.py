@@ -117,24 +117,21 @@ def ask(
     ] = False,
 ) -> None:
     """Answer a question from the indexed articles, with the passages it rests on (through a running `qa serve`
-    of the same index when there is one: it holds the models already)."""
+    of the same index and settings when there is one: it holds the models already)."""
     from qa import client
     from qa.assistant import Token
     from qa.core.records import Scope
 
     scope = Scope.of(since, until, outlet or (), language or ())
     assistant = _assistant()
-    address = (
-        None
-        if no_server or not assistant.store.exists()
-        else client.running_server(
-            assistant.settings,
-            client.index_identity(assistant.settings.paths.data, assistant.store.read_manifest().generation),
-        )
-    )
+    address = None
+    if not no_server and assistant.store.exists():
+        identity = client.index_identity(assistant.settings, assistant.store.read_manifest().generation)
+        address = client.running_server(assistant.settings, identity)
     if address is not None:
         fields = {"since": since, "until": until, "outlets": outlet or [], "languages": language or []}
         record = client.ask(address, assistant.settings, question, fields)
+        typer.echo(f"(answered by the qa serve at {address})", err=True)
         typer.echo(json.dumps(record, ensure_ascii=False, indent=2) if as_json else format_record(record))
         return
     answer = None

@@ -30,8 +30,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from qa import client
 from qa.assistant import Assistant
-from qa.client import index_identity
 from qa.core import protocol
 from qa.core.errors import (
     EmptyQuestionError,
@@ -283,12 +283,8 @@ def sse(events: Iterator[dict]) -> Iterator[str]:
     yield "data: [DONE]\n\n"
 
 
-def models(identity: str = "") -> dict:
-    """The one model; `qa_index` names the index it answers from (see `qa.client`)."""
-    return {
-        "object": "list",
-        "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qa", "qa_index": identity}],
-    }
+def models() -> dict:
+    return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qa"}]}
 
 
 # -- the passage a link opens --------------------------------------------------------------------------------
@@ -371,8 +367,19 @@ def add_routes(app: FastAPI, assistant: Assistant, data: Path) -> None:
     def list_models(request: Request):
         if not authorised(request):
             return unauthorised()
-        loaded = assistant.loaded_index() if assistant.store.exists() else None
-        return JSONResponse(models(index_identity(data, loaded.manifest.generation) if loaded else ""))
+        return JSONResponse(models())
+
+    @router.get("/qa/identity")
+    def identity(nonce: str = ""):
+        """What a `qa ask` needs to hand this server its question (qa.client): which index and settings answer
+        here, and, when a key is set, the proof that this server holds it. Asks for no key, and loads nothing."""
+        generation = assistant.loaded_generation()
+        return JSONResponse(
+            {
+                "index": client.index_identity(assistant.settings, generation) if generation is not None else "",
+                "proof": client.proof(key, nonce) if key and nonce else "",
+            }
+        )
 
     @router.post("/v1/chat/completions")
     async def chat_completions(request: Request):

@@ -69,3 +69,14 @@ def test_the_kept_month_names_are_babels():
     header, *names = t.MONTH_NAMES.read_text(encoding="utf-8").rstrip("\n").split("\n")
     assert header == t._babel_version()
     assert names == t.month_names()  # else: python -m qa.answer_types
+
+
+def test_a_kept_month_file_without_names_falls_back_to_babel(tmp_path, monkeypatch):
+    empty = tmp_path / "month_names.txt"
+    empty.write_text(t._babel_version() + "\n\n\n", encoding="utf-8")
+    monkeypatch.setattr(t, "MONTH_NAMES", empty)
+    t._months.cache_clear()
+    try:
+        assert not t.has_date("Who leads DiDi?") and t.has_date("im Oktober")
+    finally:
+        t._months.cache_clear()

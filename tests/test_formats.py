@@ -207,3 +207,18 @@ def test_an_ad_label_inside_an_article_is_not_a_sentence_of_it():
     document = Ingestor(IngestSettings()).read(PAGES_ELSEWHERE / "harbour-times-amp.html", "amp.html")
     sentences = [document.text[s.start : s.end] for s in document.sentences]
     assert "Advertisement" not in sentences and "The union had asked for 9 percent." in sentences
+
+
+@pytest.mark.parametrize("block, url", [
+    ('{"@graph": null, "@type": "NewsArticle", "url": "https://a.example/x"}', "https://a.example/x"),
+    ("[" * 100_000, ""),  # nested past any parser's depth: passed over, the page is still read
+    ('[{"@graph": [{"@type": ["NewsArticle"], "mainEntityOfPage": {"@id": "https://b.example/y"}}]}]',
+     "https://b.example/y"),
+    ('{"@graph": {"@type": "Article", "url": "https://c.example/z"}}', "https://c.example/z"),
+    ('{"@type": "Organization", "url": "https://d.example/"}', ""),  # only an article's address counts
+    ("{not json", ""),
+])
+def test_an_address_from_schema_org_data_in_any_shape(block, url):
+    from index.formats import _linked_data_url
+
+    assert _linked_data_url(f'<script type="application/ld+json">{block}</script>') == url

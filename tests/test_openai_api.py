@@ -148,6 +148,20 @@ def test_with_an_api_key_only_its_bearer_is_answered(settings, embedder, fake_ll
                    ).status_code == 403
 
 
+def test_a_server_with_a_key_proves_it_holds_it_without_being_asked_for_it(settings, embedder, fake_llm):
+    from qa import client
+
+    keyed = settings.model_copy(update={"chat": settings.chat.model_copy(update={"api_key": "s3cret"})})
+    assistant = Assistant(keyed, embedder=embedder, llm=fake_llm)
+    assistant.index()
+    api = client_of(assistant)
+    assert api.get("/qa/identity?nonce=abc").json() == {"index": "", "proof": client.proof("s3cret", "abc")}
+    assistant.loaded_index()
+    reply = api.get("/qa/identity?nonce=abc").json()
+    assert reply["index"] == client.index_identity(keyed, assistant.loaded_generation())
+    assert reply["proof"] != client.proof("other", "abc")
+
+
 def test_a_post_that_is_not_json_is_refused_before_any_model_runs(api, fake_llm):
     response = api.post("/v1/chat/completions", content=json.dumps({"model": "qa", "messages": [user(CUSTOMERS)]}),
                         headers={"content-type": "text/plain"})  # what any web page may send cross-site
@@ -204,17 +218,36 @@ def test_qa_ask_hands_the_question_to_a_running_server_of_the_same_index(assista
     import sys
 
     fake_llm.enqueue("450 Millionen")
-    data = assistant.settings.paths.data
-    env = {**os.environ, "QA_PATHS__DATA": str(data), "QA_PATHS__CORPUS": str(assistant.settings.paths.corpus),
-           "QA_CHAT__PORT": str(running), "QA_EMBEDDER__MODEL": str(tmp_path / "no-model")}
+    s = assistant.settings
+    assistant.loaded_index()  # a server has loaded its index once it has answered or warmed up
+    env = {**os.environ, "QA_PATHS__DATA": str(s.paths.data), "QA_PATHS__CORPUS": str(s.paths.corpus),
+           "QA_RETRIEVAL__TRANSLATE_QUERIES": "false", "QA_RETRIEVAL__CALIBRATION": str(s.retrieval.calibration),
+           "QA_CHAT__PORT": str(running)}
     cmd = [sys.executable, "-m", "qa.cli", "ask", "How many registered customers does DiDi serve?"]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("450 ") and "002_2f609247c276f3f8.txt, chars 550-708" in r.stdout
-    assert fake_llm.history  # the server's model answered: this process loaded none (its model path is bogus)
+    assert f"answered by the qa serve at http://127.0.0.1:{running}" in r.stderr
+    assert fake_llm.history  # the server's model answered
     other = subprocess.run(cmd, env={**env, "QA_PATHS__DATA": str(tmp_path / "other")}, capture_output=True,
                            text=True, timeout=120)
     assert other.returncode == 2 and "qa index" in other.stderr  # another index is never answered by this server
+
+
+def test_a_server_with_other_settings_or_without_the_key_is_not_handed_the_question(assistant, running):
+    from qa import client
+
+    s = assistant.settings
+    assistant.loaded_index()
+    here = s.model_copy(update={"chat": s.chat.model_copy(update={"port": running})})
+    generation = assistant.loaded_generation()
+    assert client.running_server(here, client.index_identity(here, generation)) == f"http://127.0.0.1:{running}"
+    changed = here.model_copy(update={"retrieval": here.retrieval.model_copy(update={"max_evidence": 2})})
+    assert client.running_server(changed, client.index_identity(changed, generation)) is None
+    assert client.running_server(here, client.index_identity(here, generation + 1)) is None  # re-indexed since
+    keyed = here.model_copy(update={"chat": here.chat.model_copy(update={"api_key": "s3cret"})})
+    # this server cannot prove it holds the key, so the key is never sent to it
+    assert client.running_server(keyed, client.index_identity(keyed, generation)) is None
 
 
 def test_when_too_many_questions_wait_the_next_is_told_to_come_back(assistant, fake_llm, monkeypatch):
