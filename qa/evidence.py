@@ -135,12 +135,12 @@ class Question:
         return max((len(k & found) / len(k) for k in self.keys if k), default=1.0)
 
 
-def _undated(ev: Evidence) -> str:
+def _unpublished(ev: Evidence) -> str:
     return ""
 
 
-def sentence_features(question: Question, retrieval: Retrieval, doc_language, dated=_undated) -> np.ndarray:
-    """One row of `SENTENCE_FEATURES` per candidate of `retrieval`. `dated(ev)`: the publication date of the
+def sentence_features(question: Question, retrieval: Retrieval, doc_language, published=_unpublished) -> np.ndarray:
+    """One row of `SENTENCE_FEATURES` per candidate of `retrieval`. `published(ev)`: the publication date of the
     evidence's article (YYYY-MM-DD, "" when unknown): a relative date in it is then a date, and the names it
     shares with the question include the date it means ("last year" in 2024 names 2023)."""
     n = len(retrieval.evidence)
@@ -154,7 +154,7 @@ def sentence_features(question: Question, retrieval: Retrieval, doc_language, da
         kinds = {
             k: float(
                 question.kind == k
-                and answer_types.holds(k, ev.text, doc_language(ev), question.text, relative=bool(dated(ev)))
+                and answer_types.holds(k, ev.text, doc_language(ev), question.text, relative=bool(published(ev)))
             )
             for k in (answer_types.NUMBER, answer_types.DATE, answer_types.PERSON, answer_types.PLACE)
         }
@@ -169,7 +169,7 @@ def sentence_features(question: Question, retrieval: Retrieval, doc_language, da
                 1.0 / lex_rank[i],
                 raw["cos_best"][i] - raw["cos_best"].max(),
                 raw["lexical_idf"][i] - raw["lexical_idf"].max(),
-                question.names_share(ev.text + dates.meant(ev.text, doc_language(ev), dated(ev))),
+                question.names_share(ev.text + dates.meant(ev.text, doc_language(ev), published(ev))),
                 kinds[answer_types.NUMBER],
                 kinds[answer_types.DATE],
                 kinds[answer_types.PERSON],
@@ -193,7 +193,7 @@ def answer_features(
     top_row: np.ndarray,
     top_score: float,
     doc_language,
-    dated=_undated,
+    published=_unpublished,
 ) -> np.ndarray:
     """`ANSWER_FEATURES` of answering from `ranked[0]` (scores are the sentence model's probabilities;
     `top_score` is its linear score, which unlike a share among the candidates says how good it is alone)."""
@@ -202,10 +202,10 @@ def answer_features(
     row = dict(zip(SENTENCE_FEATURES, top_row))
     anywhere = question.names_share(" ".join(e.text for e in ranked))
     holds = question.kind == answer_types.OTHER or answer_types.holds(
-        question.kind, top.text, doc_language(top), question.text, relative=bool(dated(top))
+        question.kind, top.text, doc_language(top), question.text, relative=bool(published(top))
     )
     near = question.kind == answer_types.OTHER or any(
-        answer_types.holds(question.kind, e.text, doc_language(e), question.text, relative=bool(dated(e)))
+        answer_types.holds(question.kind, e.text, doc_language(e), question.text, relative=bool(published(e)))
         for e in ranked[:3]
     )
     return np.array(
@@ -336,16 +336,18 @@ class Ranked:
     rows: np.ndarray | None = None
 
 
-def rank(question: Question, retrieval: Retrieval, calibration: Calibration, doc_language, dated=_undated) -> Ranked:
+def rank(
+    question: Question, retrieval: Retrieval, calibration: Calibration, doc_language, published=_unpublished
+) -> Ranked:
     if not retrieval.evidence:
         return Ranked((), 0.0, False)
-    ranked, features, rows = _ranked(question, retrieval, calibration.sentence, doc_language, dated)
+    ranked, features, rows = _ranked(question, retrieval, calibration.sentence, doc_language, published)
     q = float(calibration.answer.probability(features[None, :])[0])
     return Ranked(ranked, q, q >= calibration.answer.threshold, rows)
 
 
 def answers_without_those_above(
-    question: Question, ranked: Ranked, i: int, calibration: Calibration, doc_language, dated=_undated
+    question: Question, ranked: Ranked, i: int, calibration: Calibration, doc_language, published=_unpublished
 ) -> bool:
     """Whether the evidence models would answer from `ranked.evidence[i]` were the candidates above it absent:
     the test a second article's sentence passes to count as answering the question too."""
@@ -354,23 +356,23 @@ def answers_without_those_above(
     p = calibration.sentence.probability(rows)
     rest = tuple(replace(e, score=float(p[k])) for k, e in enumerate(ranked.evidence[i:]))
     linear = float(calibration.sentence.score(rows[:1])[0])
-    features = answer_features(question, rest, rows[0], linear, doc_language, dated)
+    features = answer_features(question, rest, rows[0], linear, doc_language, published)
     return float(calibration.answer.probability(features[None, :])[0]) >= calibration.answer.threshold
 
 
 def ranked_by(
-    question: Question, retrieval: Retrieval, sentence: Logistic, doc_language, dated=_undated
+    question: Question, retrieval: Retrieval, sentence: Logistic, doc_language, published=_unpublished
 ) -> tuple[tuple[Evidence, ...], np.ndarray]:
     """The candidates of `retrieval` (at least one), best first by the `sentence` model, and the
     `ANSWER_FEATURES` of answering from the first."""
-    ranked, features, _ = _ranked(question, retrieval, sentence, doc_language, dated)
+    ranked, features, _ = _ranked(question, retrieval, sentence, doc_language, published)
     return ranked, features
 
 
 def _ranked(
-    question: Question, retrieval: Retrieval, sentence: Logistic, doc_language, dated
+    question: Question, retrieval: Retrieval, sentence: Logistic, doc_language, published
 ) -> tuple[tuple[Evidence, ...], np.ndarray, np.ndarray]:
-    rows = sentence_features(question, retrieval, doc_language, dated)
+    rows = sentence_features(question, retrieval, doc_language, published)
     p = sentence.probability(rows)
     order = np.argsort(-p, kind="stable")
     ranked = tuple(
@@ -378,6 +380,6 @@ def _ranked(
         for n, (i, e) in enumerate(((i, retrieval.evidence[i]) for i in order), start=1)
     )
     features = answer_features(
-        question, ranked, rows[order[0]], float(sentence.score(rows[order[:1]])[0]), doc_language, dated
+        question, ranked, rows[order[0]], float(sentence.score(rows[order[:1]])[0]), doc_language, published
     )
     return ranked, features, rows[order]

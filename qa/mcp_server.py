@@ -19,8 +19,9 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.resources import FunctionResource
 
 from qa.assistant import Assistant
-from qa.core.errors import QAError, RequestError, UnexpectedError
-from qa.core.records import Document, Scope, Turn
+from qa.core.errors import at_boundary
+from qa.core.records import Document, Scope
+from qa.core.requests import api_history
 from qa.present import answer_json, citation_json
 
 log = logging.getLogger(__name__)
@@ -55,10 +56,8 @@ def build(assistant: Assistant) -> MCPServer:
     registered: set[str] = set()
 
     def failure(exc: Exception) -> ToolError:
-        if not isinstance(exc, QAError):
-            log.error("unexpected error in the MCP server", exc_info=exc)
-            exc = UnexpectedError.of(exc, data / "qa.log")
-        return ToolError(f"{exc} ({exc.hint})" if exc.hint else str(exc))
+        error = at_boundary(exc, data, log)
+        return ToolError(f"{error} ({error.hint})" if error.hint else str(error))
 
     def text_of(doc_id: str) -> str:
         document = assistant.documents().get(doc_id)
@@ -100,13 +99,8 @@ def build(assistant: Assistant) -> MCPServer:
         languages: list[str] | None = None,
     ) -> dict[str, Any]:
         try:
-            turns = []
-            for i, turn in enumerate(history or []):
-                if set(turn) - {"question", "answer"}:
-                    raise RequestError(f"history[{i}]: only question and answer")
-                turns.append(Turn(turn.get("question", ""), turn.get("answer", "")))
             scope = Scope.of(since, until, outlets or [], languages or [])
-            return answer_json(assistant.ask(question, assistant.conversation(turns), scope))
+            return answer_json(assistant.ask(question, assistant.conversation(api_history(history)), scope))
         except Exception as exc:
             raise failure(exc) from None
 

@@ -40,9 +40,9 @@ from qa.core.errors import (
     QuestionTooLongError,
     RequestError,
     ScopeError,
-    UnexpectedError,
+    at_boundary,
 )
-from qa.core.records import Answer, Citation, Scope, Turn
+from qa.core.records import Answer, Citation, Evidence, Scope, Turn
 from qa.present import answer_json, source_label
 
 log = logging.getLogger(__name__)
@@ -300,20 +300,7 @@ def passage_page(assistant: Assistant, file: str, start: str, end: str) -> str:
         raise ApiError(404, f"{file} is not in the index", "invalid_request_error", "file")
     if not 0 <= a < b <= len(document.text):
         raise ApiError(400, f"{a}–{b} is not a passage of {file}", "invalid_request_error", "start")
-    quote_ = document.text[a:b]
-    cited = Citation(
-        1,
-        file,
-        "",
-        a,
-        b,
-        quote_,
-        document.title,
-        file,
-        document.language,
-        document.source,
-        document.page_at(a) if document.pages else None,
-    )
+    cited = Evidence(1, file, "", a, b, document.text[a:b], 0.0).citation(document)
     p = assistant.passage(cited)
     label = source_label(p.source, p.page)
     return (
@@ -327,14 +314,6 @@ def passage_page(assistant: Assistant, file: str, start: str, end: str) -> str:
         f"<p>{html.escape(p.before)}<mark>{html.escape(p.quote)}</mark>{html.escape(p.after)}</p>"
         "</body></html>"
     )
-
-
-def boundary(exc: Exception, data: Path) -> QAError:
-    """The API's error boundary: a QAError as it is, anything else logged with its traceback."""
-    if isinstance(exc, QAError):
-        return exc
-    log.error("unexpected error in the API", exc_info=exc)
-    return UnexpectedError.of(exc, data / "qa.log")
 
 
 # -- the routes ------------------------------------------------------------------------------------------------
@@ -409,7 +388,7 @@ def add_routes(app: FastAPI, assistant: Assistant, data: Path) -> None:
         try:
             answer = await run_in_threadpool(assistant.ask, question, assistant.conversation(turns), scope)
         except Exception as exc:
-            return refused(ApiError.of(boundary(exc, data)))
+            return refused(ApiError.of(at_boundary(exc, data, log)))
         finally:
             waiting[0] -= 1
         if stream:

@@ -337,11 +337,9 @@ class Pipeline:
             return None, ()
         if ev_language == q.language:
             return span.text, ()
-        fallback: str | None
-        if verify.reads_the_same(span.text):
-            fallback = self._as_it_reads(span.text, ev_language, q, questions, best)
-        else:
-            fallback = None
+        fallback = (
+            self._as_it_reads(span.text, ev_language, q, questions, best) if verify.reads_the_same(span.text) else None
+        )
         translator = self._translator()
         translation = translator.translate(span.text, ev_language, q.language) if translator is not None else None
         if translation is None:
@@ -416,11 +414,12 @@ class Pipeline:
         starts = [i for i, w in enumerate(words) if _number(w)]
         if not counts or len(starts) < 2:
             return None
+        after = {i: stems(" ".join(words[i + 1 : i + 4])) for i in starts}
         wanted = stems(" ".join(counts))
-        chosen = [i for i in starts if stems(" ".join(words[i + 1 : i + 4])) & wanted]
+        chosen = [i for i in starts if after[i] & wanted]
         if not chosen and self.doc_language(ev) != q.language:  # a translation may word X without "how many"
-            worded = set().union(*(keys for keys in q.keys[1:]))
-            chosen = [i for i in starts if stems(" ".join(words[i + 1 : i + 4])) & worded]
+            worded = set().union(*q.keys[1:])
+            chosen = [i for i in starts if after[i] & worded]
         for i in reversed(starts):  # "from 415,000 to 587,000 square kilometres": the range counts X too
             joined = words[i + 1] if i + 2 < len(words) else ""
             if i not in chosen and i + 2 in chosen and joined.isalpha() and joined.islower() and len(joined) <= 3:

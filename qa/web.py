@@ -19,9 +19,10 @@ import gradio as gr
 from qa import openai_api
 from qa.assistant import Assistant, Token
 from qa.core import protocol
-from qa.core.errors import QAError, RequestError, ServeError, UnexpectedError
+from qa.core.errors import QAError, ServeError, at_boundary
 from qa.core.languages import LANGUAGE_NAMES
-from qa.core.records import Answer, Conversation, Scope, Turn
+from qa.core.records import Answer, Conversation, Scope
+from qa.core.requests import api_history, api_list, api_question, api_text
 from qa.present import Passage, also_label, answer_json, source_label
 
 log = logging.getLogger(__name__)
@@ -78,14 +79,6 @@ if (!window.__qaCiteListening) {
 """
 
 
-def as_qa_error(exc: Exception, data: Path) -> QAError:
-    """The web app's error boundary: a QAError as it is, anything else logged with its traceback."""
-    if isinstance(exc, QAError):
-        return exc
-    log.error("unexpected error in the web app", exc_info=exc)
-    return UnexpectedError.of(exc, data / "qa.log")
-
-
 def new_session(conversation: Conversation) -> dict:
     return {"conversation": conversation, "citations": {}, "answers": 0}
 
@@ -98,7 +91,7 @@ class ChatApp:
         self.settings = assistant.settings
 
     def error(self, exc: Exception) -> QAError:
-        return as_qa_error(exc, Path(self.settings.paths.data))
+        return at_boundary(exc, Path(self.settings.paths.data), log)
 
     # -- answering -----------------------------------------------------------------------
     def respond(
@@ -215,47 +208,6 @@ class ChatApp:
         except Exception as exc:
             raise gr.Error(str(self.error(exc))) from None
         return answer_json(answer)
-
-
-def api_question(question: object) -> str:
-    if not isinstance(question, str):
-        raise RequestError(f"question: expected text, got {type(question).__name__}")
-    return question
-
-
-def api_text(field: str, value: object) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise RequestError(f"{field}: expected text, got {type(value).__name__}")
-    return value
-
-
-def api_list(field: str, value: object) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise RequestError(f"{field}: expected a list of texts, got {type(value).__name__}")
-    return value
-
-
-def api_history(history: object) -> list[Turn]:
-    if history is None:
-        return []
-    if not isinstance(history, list):
-        raise RequestError(f"history: expected a list of {{question, answer}} objects, got {type(history).__name__}")
-    turns = []
-    for i, turn in enumerate(history):
-        if not isinstance(turn, dict):
-            raise RequestError(f"history[{i}]: expected a {{question, answer}} object, got {type(turn).__name__}")
-        extra = set(turn) - {"question", "answer"}
-        if extra:
-            raise RequestError(f"history[{i}]: unknown field {sorted(extra)[0]!r} (only question and answer)")
-        for field in ("question", "answer"):
-            if not isinstance(turn.get(field, ""), str):
-                raise RequestError(f"history[{i}].{field}: expected text, got {type(turn[field]).__name__}")
-        turns.append(Turn(turn.get("question", ""), turn.get("answer", "")))
-    return turns
 
 
 # -- rendering -----------------------------------------------------------------------------

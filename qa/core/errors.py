@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 
 class QAError(Exception):
     hint: str = ""
@@ -80,3 +83,12 @@ class UnexpectedError(QAError):
 
 class ServeError(QAError):
     hint = "pass --port with a free port (or --host with an address of this machine), or stop the other server"
+
+
+def at_boundary(exc: Exception, data: Path, log: logging.Logger) -> QAError:
+    """A face's error boundary (the web app, the APIs): a QAError as it is; anything else is a bug, logged with
+    its traceback by the face's `log` and shown as one line that points at `<data>/qa.log`."""
+    if isinstance(exc, QAError):
+        return exc
+    log.error("unexpected error", exc_info=exc)
+    return UnexpectedError.of(exc, Path(data) / "qa.log")
