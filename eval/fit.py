@@ -171,7 +171,7 @@ def collect_translations(data: Path, recollect: bool) -> list[dict]:
     if cache.is_file() and not recollect:
         return [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines()]
     settings = load_settings()
-    translator = Translator(load_llm(settings), settings.paths.prompts)
+    translator = Translator(load_llm(settings, translation=True), settings.paths.prompts)
     embedder = load_embedder(settings)
     rows = []
     for q in suite_lib.suite("xquad", settings).questions():

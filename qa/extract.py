@@ -21,7 +21,7 @@ import numpy as np
 
 from qa import numbers
 from qa.core.records import GenerationStats
-from qa.llm import LLM
+from qa.llm import LLM, Scores
 
 _ENDINGS = ("\n", ".", " [", "[")
 # Scripts written without spaces between words (Chinese, Japanese): any character may start or end a word.
@@ -106,23 +106,23 @@ class SpanExtractor:
         path = [0.0]  # log-probability of the tokens chosen so far
         stops: list[float] = []  # log-probability of the whole answer ending after 1, 2, … tokens
 
-        def choose(logits: np.ndarray) -> int | None:
+        def choose(scores: Scores) -> int | None:
             nonlocal live
-            top = float(logits.max())
-            norm = top + float(np.log(np.exp(logits - top).sum()))
-            end = float(logits[endings].max())
-            if chosen:
-                stops.append(path[-1] + end - norm)
             candidates = [i for i in live if i < len(tokens)] if chosen else starts
-            if not candidates:
+            if candidates:
+                token, logprob = scores.best(list(dict.fromkeys(tokens[i] for i in candidates)))
+            if chosen:
+                end = scores.best(endings)[1]
+                stops.append(path[-1] + end)
+                if not candidates or end > logprob:
+                    return None
+            elif not candidates:
                 return None
-            best = max(candidates, key=lambda i: logits[tokens[i]])
-            if chosen and end > logits[tokens[best]]:
-                return None
-            live = [i + 1 for i in candidates if tokens[i] == tokens[best]]
+            best = next(i for i in candidates if tokens[i] == token)
+            live = [i + 1 for i in candidates if tokens[i] == token]
             chosen.append(best)
-            path.append(path[-1] + float(logits[tokens[best]]) - norm)
-            return tokens[best]
+            path.append(path[-1] + logprob)
+            return token
 
         out = []
         generation = self.llm.constrained(self.prompt(sentence, question), choose, self.max_tokens)

@@ -32,6 +32,31 @@ class Generation(Generic[T]):
         return next(self._pieces)
 
 
+class Scores(Protocol):
+    """The model's scores for the next token, asked of a set of tokens at a time: a model served over HTTP
+    gives a token's log-probability, never its whole row of logits."""
+
+    def best(self, allowed: Sequence[int]) -> tuple[int, float]:
+        """The token of `allowed` the model scores highest (the first of equals), and its log-probability."""
+        ...
+
+
+class LogitScores:
+    """`Scores` read from a row of logits."""
+
+    def __init__(self, logits: np.ndarray):
+        self.logits = logits
+        self._norm: float | None = None
+
+    def best(self, allowed: Sequence[int]) -> tuple[int, float]:
+        ids = np.asarray(allowed, dtype=np.int64)
+        token = int(ids[int(np.argmax(self.logits[ids]))])
+        if self._norm is None:
+            top = float(self.logits.max())
+            self._norm = top + float(np.log(np.exp(self.logits - top).sum()))
+        return token, float(self.logits[token]) - self._norm
+
+
 @runtime_checkable
 class LLM(Protocol):
     name: str
@@ -42,9 +67,9 @@ class LLM(Protocol):
 
     def detokenize(self, tokens: Sequence[int]) -> str: ...
 
-    def constrained(self, prompt: str, choose: Callable[[np.ndarray], int | None], max_tokens: int) -> Generation[int]:
-        """Decoding where `choose` picks each next token from the logits (None ends the completion); yields the
-        tokens as they are chosen."""
+    def constrained(self, prompt: str, choose: Callable[[Scores], int | None], max_tokens: int) -> Generation[int]:
+        """Decoding where `choose` picks each next token from the model's scores (None ends the completion);
+        yields the tokens as they are chosen."""
         ...
 
 
@@ -83,7 +108,7 @@ class LlamaCppLLM:
     def detokenize(self, tokens: Sequence[int]) -> str:
         return self.llm.detokenize(list(tokens)).decode("utf-8", errors="replace")
 
-    def constrained(self, prompt: str, choose: Callable[[np.ndarray], int | None], max_tokens: int) -> Generation[int]:
+    def constrained(self, prompt: str, choose: Callable[[Scores], int | None], max_tokens: int) -> Generation[int]:
         def tokens(prompt_tokens: list[int]) -> Iterator[int]:
             self._evaluate(prompt_tokens)
             token = 0
@@ -91,7 +116,7 @@ class LlamaCppLLM:
                 if n:
                     self.llm.eval([token])
                 logits = self._logits()
-                chosen = choose(logits)
+                chosen = choose(LogitScores(logits))
                 if chosen is None:
                     return
                 token = chosen

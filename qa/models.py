@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.core.errors import DependencyMissingError, ModelMissingError
+from qa.core.errors import ConfigError, DependencyMissingError, ModelMissingError
 from qa.core.records import EmbedderIdentity
 from qa.core.settings import Settings
 
@@ -108,7 +108,19 @@ def prepare_onnx(settings: Settings, log=print) -> Path | None:
     return export(embedder_path(settings), path)
 
 
-def load_llm(settings: Settings) -> LLM:
+def load_llm(settings: Settings, translation: bool = False) -> LLM:
+    """The model for answers, or for translations (a context, or a model server, of its own)."""
+    if settings.llm.backend == "openai":
+        if not settings.llm.base_url:
+            raise ConfigError(
+                'llm.backend is "openai" but llm.base_url is empty', hint="set llm.base_url to the server's /v1 address"
+            )
+        from qa.llm_openai import GGUFVocabulary, OpenAICompatibleLLM
+
+        llm = settings.llm
+        if translation and llm.translation_base_url:
+            llm = llm.model_copy(update={"base_url": llm.translation_base_url})
+        return OpenAICompatibleLLM(llm, GGUFVocabulary(llm_path(settings)))
     from qa.llm import LlamaCppLLM
 
     return LlamaCppLLM(llm_path(settings), settings.llm)

@@ -14,7 +14,7 @@ import pytest
 
 from qa.core.records import EmbedderIdentity, GenerationStats
 from qa.core.settings import Settings
-from qa.llm import Generation
+from qa.llm import Generation, LogitScores
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -105,7 +105,7 @@ class FakeLLM:
         for j in range(max_tokens):
             logits = np.zeros(len(self._pieces), np.float32)
             logits[wanted[j] if j < len(wanted) else end] = 10.0
-            token = choose(logits)
+            token = choose(LogitScores(logits))
             if token is None:
                 return
             yield token

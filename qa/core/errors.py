@@ -49,6 +49,12 @@ class ModelMissingError(QAError):
     hint = "run `qa setup` (or `make run`) to prepare the default models, or point the settings at a model file"
 
 
+class ModelServerError(QAError):
+    """The model server of `llm.backend = "openai"` cannot be reached or answered out of protocol."""
+
+    hint = "check llm.base_url, and that the server runs the GGUF of llm.model_path"
+
+
 class DependencyMissingError(QAError):
     hint = "run `make run` or `pip install -e .` inside the project's virtual environment"
 

@@ -168,6 +168,22 @@ class RetrievalSettings(_Section):
 
 class LLMSettings(_Section):
     model_path: str = Field("", description="A GGUF file; empty means the default Gemma 3 270M in the model cache.")
+    backend: Literal["llama-cpp", "openai"] = Field(
+        "llama-cpp",
+        description="`llama-cpp` runs the model in this process; `openai` sends every completion to the "
+        "OpenAI-compatible server at `base_url` (llama.cpp's llama-server, llama-cpp-python's server, vLLM) "
+        "running the GGUF of `model_path`, whose vocabulary is read here.",
+    )
+    base_url: str = Field("", description="The model server's API root, e.g. http://127.0.0.1:8080/v1.")
+    translation_base_url: str = Field(
+        "",
+        description="The server for translations; empty means `base_url`. The assistant keeps two prompt states "
+        "(answers, translations); a server that keeps one (llama-cpp-python's) re-reads the other prompt at each "
+        "switch, and its rounding then differs from the model run in process: with a second server here, the "
+        "answers are the same.",
+    )
+    remote_model: str = Field("", description="The model name sent to the server; empty means the first it lists.")
+    api_key: str = Field("", description="A bearer token for the model server, if it asks for one.")
     n_ctx: int = Field(2048, ge=256)
     n_threads: int = Field(0, ge=0, description="0 means one per core.")
     max_tokens: int = Field(24, gt=0, description="Longest short answer, in the model's tokens.")
