@@ -16,8 +16,14 @@ from qa.core.records import EmbedderIdentity
 class Embedder(Protocol):
     identity: EmbedderIdentity
     dim: int
+    query_prompt: str
+    document_prompt: str
 
     def count_tokens(self, text: str) -> int: ...
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """The texts as given, without a prompt (what an embedding server is asked for)."""
+        ...
 
     def encode_queries(self, texts: list[str]) -> np.ndarray: ...
 
@@ -91,6 +97,9 @@ class SentenceTransformerEmbedder:
             raise ModelMissingError(f"the embedding model in {path} does not say its dimension")
         self.dim = int(dim)
         self.identity = identity or folder_identity(path)
+        prompts = self.model.prompts or {}
+        self.query_prompt: str = prompts.get("query") or ""
+        self.document_prompt: str = prompts.get("document") or prompts.get("passage") or ""
 
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -106,6 +115,9 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(out, dtype=np.float32)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self._encode(self.model.encode, texts)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(self.model.encode_query, texts)

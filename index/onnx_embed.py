@@ -143,6 +143,9 @@ class OnnxEmbedder:
             result[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         return result
 
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts)
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode([self.query_prompt + t for t in texts])
 

@@ -16,6 +16,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
+
 from index.budget import FileBudget
 from index.builder import IndexBuilder, IndexReport, Progress
 from index.embed import Embedder
@@ -244,6 +246,22 @@ class Assistant:
             self.warm_up()
             found = self.pipeline.search(" ".join(question.split()), scope)[: max(limit, 0)]
             return [(self.pipeline.citation(ev), ev.score) for ev in found]
+
+    def embed(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
+        """The texts embedded as given, without the query or passage prompt, and the tokens they hold: what an
+        embedding server is asked for."""
+        embedder = self.embedder
+        return embedder.encode(list(texts)), sum(embedder.count_tokens(t) for t in texts)
+
+    def embedder_card(self) -> dict[str, Any]:
+        """What a client of this assistant's embeddings needs to match an index built here: the identity the
+        index records and the prompts its questions and passages take."""
+        embedder = self.embedder
+        return {
+            **embedder.identity.to_json(),
+            "query_prompt": embedder.query_prompt,
+            "document_prompt": embedder.document_prompt,
+        }
 
     def _check_question(self, question: str) -> None:
         if not question.strip():

@@ -47,6 +47,8 @@ def embedder_path(settings: Settings) -> Path:
 
 
 def embedder_location(settings: Settings) -> str:
+    if settings.embedder.backend == "openai":
+        return settings.embedder.base_url
     return str(embedder_path(settings).resolve())
 
 
@@ -57,7 +59,9 @@ def llm_path(settings: Settings) -> Path:
 
 
 def embedder_identity(settings: Settings) -> EmbedderIdentity:
-    """The identity an index records, computed without loading the model."""
+    """The identity an index records, computed without loading the model (a server is asked for it)."""
+    if settings.embedder.backend == "openai":
+        return load_embedder(settings).identity
     from index.embed import folder_identity
 
     return folder_identity(embedder_path(settings))
@@ -78,6 +82,19 @@ def load_embedder(settings: Settings, identity: EmbedderIdentity | None = None) 
     """The configured embedder; `identity` as in `onnx_file`."""
     offline()
     backend = settings.embedder.backend
+    if backend == "openai":
+        if not settings.embedder.base_url:
+            raise ConfigError(
+                'embedder.backend is "openai" but embedder.base_url is empty',
+                hint="set embedder.base_url to the server's /v1 address",
+            )
+        from index.embed_openai import OpenAICompatibleEmbedder
+
+        try:
+            tokenizer: Path | None = embedder_path(settings) / "tokenizer.json"
+        except ModelMissingError:
+            tokenizer = None
+        return OpenAICompatibleEmbedder(settings.embedder, tokenizer=tokenizer)
     folder = embedder_path(settings)
     if backend != "torch" and identity is None and folder.is_dir():
         identity = embedder_identity(settings)
@@ -99,7 +116,7 @@ def load_embedder(settings: Settings, identity: EmbedderIdentity | None = None) 
 def prepare_onnx(settings: Settings, log=print) -> Path | None:
     """Exports the configured embedder to ONNX once (about 10 s), unless the torch backend is asked for."""
     offline()
-    path = onnx_file(settings) if settings.embedder.backend != "torch" else None
+    path = onnx_file(settings) if settings.embedder.backend in ("auto", "onnx") else None
     if path is None or path.is_file():
         return path
     from index.onnx_embed import export

@@ -13,6 +13,7 @@ streamed answer arrives in pieces of the checked text, never as an unchecked dra
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import html
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import numpy as np
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -51,6 +53,8 @@ MODEL_ID = "qa"
 # Questions that may wait for the one model at once; each holds a worker thread, and the web server's other
 # routes need some. A bound on load, not a fitted cut-off.
 MAX_WAITING = 16
+MAX_EMBED_INPUTS = 256
+MAX_EMBED_CHARS = 20_000
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _BAD_REQUEST = (RequestError, EmptyQuestionError, QuestionTooLongError, ScopeError)
 
@@ -141,6 +145,59 @@ def parse(body: Any) -> tuple[str, list[Turn], bool, Scope]:
         if role == "user" and next_role == "assistant":
             turns.append(Turn(text, next_text))
     return said[-1][1], turns, stream, _scope(body.get("qa"))
+
+
+def parse_embeddings(body: Any, card: dict[str, Any]) -> tuple[list[str], str]:
+    """The texts to embed and the encoding of the vectors ("float" or "base64"), from a request body."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object", "invalid_request_error")
+    model = body.get("model")
+    if model is not None and model != card["name"]:
+        raise ApiError(
+            404,
+            f"The model `{model}` does not exist; this server embeds with `{card['name']}`",
+            "invalid_request_error",
+            "model",
+            "model_not_found",
+        )
+    given = body.get("input")
+    texts = [given] if isinstance(given, str) else given
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        raise ApiError(400, "input: a string or a non-empty list of strings", "invalid_request_error", "input")
+    if len(texts) > MAX_EMBED_INPUTS:
+        raise ApiError(
+            400, f"input: at most {MAX_EMBED_INPUTS} texts at once, not {len(texts)}", "invalid_request_error", "input"
+        )
+    for i, text in enumerate(texts):
+        if not text.strip() or len(text) > MAX_EMBED_CHARS:
+            raise ApiError(
+                400,
+                f"input[{i}]: {'empty' if not text.strip() else f'{len(text):,} characters'}; "
+                f"1 to {MAX_EMBED_CHARS:,} are embedded",
+                "invalid_request_error",
+                f"input[{i}]",
+            )
+    encoding = body.get("encoding_format") or "float"
+    if encoding not in ("float", "base64"):
+        raise ApiError(400, "encoding_format: float or base64", "invalid_request_error", "encoding_format")
+    dimensions = body.get("dimensions")
+    if dimensions is not None and dimensions != card["dim"]:
+        raise ApiError(400, f"dimensions: {card['name']} gives {card['dim']}", "invalid_request_error", "dimensions")
+    return texts, encoding
+
+
+def embedding_list(vectors: np.ndarray, tokens: int, model: str, encoding: str) -> dict:
+    def vector(v: np.ndarray) -> list[float] | str:
+        if encoding == "base64":
+            return base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode("ascii")
+        return [float(x) for x in v]
+
+    return {
+        "object": "list",
+        "data": [{"object": "embedding", "index": i, "embedding": vector(v)} for i, v in enumerate(vectors)],
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
 
 
 def _scope(fields: Any) -> Scope:
@@ -283,8 +340,16 @@ def sse(events: Iterator[dict]) -> Iterator[str]:
     yield "data: [DONE]\n\n"
 
 
-def models() -> dict:
-    return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qa"}]}
+def models(card: dict[str, Any]) -> dict:
+    """The assistant (for chat completions) and its embedder (for embeddings, with what a client needs to match
+    an index built here: `qa_embedder`)."""
+    return {
+        "object": "list",
+        "data": [
+            {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qa"},
+            {"id": card["name"], "object": "model", "created": 0, "owned_by": "qa", "qa_embedder": card},
+        ],
+    }
 
 
 # -- the passage a link opens --------------------------------------------------------------------------------
@@ -342,11 +407,39 @@ def add_routes(app: FastAPI, assistant: Assistant, data: Path) -> None:
             )
         )
 
+    async def json_body(request: Request) -> Any:
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            raise ApiError(415, "send the request as application/json", "invalid_request_error")
+        try:
+            return await request.json()
+        except ValueError:
+            raise ApiError(400, "the request body is not JSON", "invalid_request_error") from None
+
     @router.get("/v1/models")
-    def list_models(request: Request):
+    async def list_models(request: Request):
         if not authorised(request):
             return unauthorised()
-        return JSONResponse(models())
+        try:
+            card = await run_in_threadpool(assistant.embedder_card)
+        except Exception as exc:
+            return refused(ApiError.of(at_boundary(exc, data, log)))
+        return JSONResponse(models(card))
+
+    @router.post("/v1/embeddings")
+    async def embeddings(request: Request):
+        """The texts embedded as given by the embedder that built this index, for assistants that ask through
+        this server (`embedder.backend = "openai"`)."""
+        if not authorised(request):
+            return unauthorised()
+        try:
+            card = await run_in_threadpool(assistant.embedder_card)
+            texts, encoding = parse_embeddings(await json_body(request), card)
+            vectors, tokens = await run_in_threadpool(assistant.embed, texts)
+        except ApiError as exc:
+            return refused(exc)
+        except Exception as exc:
+            return refused(ApiError.of(at_boundary(exc, data, log)))
+        return JSONResponse(embedding_list(vectors, tokens, card["name"], encoding))
 
     @router.get("/qa/identity")
     def identity(nonce: str = ""):
@@ -364,14 +457,8 @@ def add_routes(app: FastAPI, assistant: Assistant, data: Path) -> None:
     async def chat_completions(request: Request):
         if not authorised(request):
             return unauthorised()
-        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-            return refused(ApiError(415, "send the request as application/json", "invalid_request_error"))
         try:
-            body = await request.json()
-        except ValueError:
-            return refused(ApiError(400, "the request body is not JSON", "invalid_request_error"))
-        try:
-            question, turns, stream, scope = parse(body)
+            question, turns, stream, scope = parse(await json_body(request))
         except (ApiError, QAError) as exc:
             return refused(exc if isinstance(exc, ApiError) else ApiError.of(exc))
         links = Links(str(request.base_url), key)

@@ -119,6 +119,7 @@ class KeywordEmbedder:
         self.dim = dim
         self.identity = EmbedderIdentity(name, dim, "fake")
         self.calls = 0
+        self.query_prompt = self.document_prompt = ""
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
@@ -135,7 +136,7 @@ class KeywordEmbedder:
         self.calls += 1
         return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
-    encode_documents = encode_queries
+    encode_documents = encode = encode_queries
 
 
 def hash_word(word: str) -> int:

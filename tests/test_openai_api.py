@@ -40,9 +40,11 @@ def user(text: str) -> dict:
     return {"role": "user", "content": text}
 
 
-def test_the_model_list_names_the_assistant(api):
+def test_the_model_list_names_the_assistant_and_its_embedder(api):
     listed = api.get("/v1/models").json()
-    assert listed["object"] == "list" and [m["id"] for m in listed["data"]] == ["qa"]
+    assert listed["object"] == "list" and [m["id"] for m in listed["data"]] == ["qa", "keyword-fake"]
+    assert listed["data"][1]["qa_embedder"] == {"name": "keyword-fake", "dim": 256, "fingerprint": "fake",
+                                                "query_prompt": "", "document_prompt": ""}
 
 
 def test_an_answer_carries_its_citations_in_every_shape(api, fake_llm):

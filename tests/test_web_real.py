@@ -316,7 +316,7 @@ def test_the_stock_openai_client_gets_cited_answers_streamed_or_not(server):
     from openai import BadRequestError, NotFoundError, OpenAI
 
     client = OpenAI(base_url=server + "v1", api_key="unused", max_retries=0, timeout=300)
-    assert [m.id for m in client.models.list().data] == ["qa"]
+    assert [m.id for m in client.models.list().data] == ["qa", "multilingual-e5-small"]
 
     done = client.chat.completions.create(model="qa", messages=[{"role": "user", "content": CUSTOMERS}])
     message = done.choices[0].message
@@ -354,3 +354,30 @@ def test_the_stock_openai_client_gets_cited_answers_streamed_or_not(server):
     with pytest.raises(BadRequestError) as bad:
         client.chat.completions.create(model="qa", messages=[{"role": "assistant", "content": "hello"}])
     assert "last message" in bad.value.message
+
+
+def test_another_assistant_embeds_its_questions_through_qa_serve(server, real_data):
+    """`embedder.backend = "openai"` against the real `qa serve`: the stock client's vectors are the local
+    model's, and an assistant asking through the server answers with the cited quote."""
+    import numpy as np
+    from openai import OpenAI
+
+    from qa import models
+    from qa.assistant import Assistant
+    from qa.core.settings import Settings
+
+    local = models.load_embedder(Settings(paths={"corpus": CORPUS, "data": real_data}))
+    client = OpenAI(base_url=server + "v1", api_key="unused", max_retries=0, timeout=300)
+    texts = ["query: How many registered customers does DiDi serve?", "passage: DiDi bedient 450 Millionen Kunden."]
+    served = client.embeddings.create(model="multilingual-e5-small", input=texts)  # base64, as the client asks
+    vectors = np.array([d.embedding for d in served.data], dtype=np.float32)
+    assert float(np.min(np.sum(vectors * local.encode(texts), axis=1))) > 0.99999
+
+    settings = Settings(paths={"corpus": CORPUS, "data": real_data},
+                        embedder={"backend": "openai", "base_url": server + "v1"})
+    there = Assistant(settings)
+    assert there.embedder_identity == local.identity
+    answer = there.ask(CUSTOMERS)
+    assert answer.text.startswith("450 million [1]")
+    assert "450 Millionen registrierte Kunden" in answer.citations[0].quote
+

@@ -50,9 +50,10 @@ class ModelMissingError(QAError):
 
 
 class ModelServerError(QAError):
-    """The model server of `llm.backend = "openai"` cannot be reached or answered out of protocol."""
+    """A model server (`llm.backend` or `embedder.backend` "openai") cannot be reached or answered out of
+    protocol."""
 
-    hint = "check llm.base_url, and that the server runs the GGUF of llm.model_path"
+    hint = "check llm.base_url (or embedder.base_url) and that the server is up"
 
 
 class DependencyMissingError(QAError):

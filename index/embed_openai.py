@@ -1,0 +1,136 @@
+"""Query embeddings from an OpenAI-compatible `/v1/embeddings` (a `qa serve`, vLLM, llama.cpp's server, a hosted
+API), for assistants that share one embedding server.
+
+The vectors are only as good as the index's match: an index answers only queries embedded by the identity it
+records. A `qa serve` lists its embedder's identity and prompts with its models (`qa_embedder`), so an index
+built beside the model is asked through the server. Another server's model is identified by its name; its
+`query: `-style prompt comes from `embedder.query_prompt`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from qa.core.errors import ConfigError, ModelServerError
+from qa.core.records import EmbedderIdentity
+from qa.core.settings import EmbedderSettings
+
+MAX_BATCH = 64
+
+
+class OpenAICompatibleEmbedder:
+    def __init__(
+        self,
+        settings: EmbedderSettings,
+        http: httpx.Client | None = None,
+        timeout: float = 60.0,
+        tokenizer: Path | None = None,
+    ):
+        """`tokenizer`: the model's tokenizer.json, which cuts articles into chunks as the model in process
+        would (for `qa index` through the server)."""
+        self.tokenizer = _tokenizer(tokenizer) if tokenizer is not None and tokenizer.is_file() else None
+        self.base_url = settings.base_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+        self.http = http or httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+        listed = self._request("GET", "/models").get("data") or []
+        entry = self._entry(listed, settings.remote_model)
+        self.model = str(entry["id"])
+        card = entry.get("qa_embedder") or {}
+        self.query_prompt: str = _prompt(settings.query_prompt, card.get("query_prompt"))
+        self.document_prompt: str = _prompt(settings.document_prompt, card.get("document_prompt"))
+        if card:
+            self.identity = EmbedderIdentity(str(card["name"]), int(card["dim"]), str(card["fingerprint"]))
+        else:
+            probe = self._embed(["dimension"])
+            self.identity = EmbedderIdentity(self.model, int(probe.shape[1]), f"openai:{self.model}")
+        self.dim = self.identity.dim
+
+    def _entry(self, listed: list[dict[str, Any]], wanted: str) -> dict[str, Any]:
+        if wanted:
+            for entry in listed:
+                if entry.get("id") == wanted:
+                    return entry
+            raise ModelServerError(f"the embedding server at {self.base_url} does not list {wanted!r}")
+        for entry in listed:
+            if entry.get("qa_embedder"):
+                return entry
+        if not listed:
+            raise ModelServerError(f"the embedding server at {self.base_url} lists no model")
+        return listed[0]
+
+    def count_tokens(self, text: str) -> int:
+        if self.tokenizer is None:
+            raise ConfigError(
+                "indexing cuts articles with the embedder's own tokenizer, which an embedding server does not share",
+                hint="give the model's folder (embedder.model) for its tokenizer.json, or index where the model is",
+            )
+        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self._embed(texts)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._embed([self.query_prompt + t for t in texts])
+
+    def encode_documents(self, texts: list[str]) -> np.ndarray:
+        return self._embed([self.document_prompt + t for t in texts])
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, getattr(self, "dim", 0)), np.float32)
+        parts = []
+        for i in range(0, len(texts), MAX_BATCH):
+            body = {"model": getattr(self, "model", ""), "input": texts[i : i + MAX_BATCH], "encoding_format": "float"}
+            data = sorted(self._request("POST", "/embeddings", body).get("data") or [], key=lambda d: d["index"])
+            if len(data) != len(body["input"]):
+                raise ModelServerError(
+                    f"the embedding server at {self.base_url} gave {len(data)} vectors for {len(body['input'])} texts"
+                )
+            parts.append(np.array([_vector(d["embedding"]) for d in data], dtype=np.float32))
+        vectors = np.concatenate(parts)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1, norms)
+
+    def _request(self, method: str, url: str, body: dict | None = None) -> dict[str, Any]:
+        try:
+            response = self.http.request(method, url, json=body)
+        except httpx.HTTPError as exc:
+            raise ModelServerError(
+                f"cannot reach the embedding server at {self.base_url}: {exc}",
+                hint='start it, or set embedder.backend = "auto" to embed in this process',
+            ) from None
+        if response.status_code != 200:
+            raise ModelServerError(
+                f"the embedding server at {self.base_url} answered {response.status_code}: {response.text[:300]}",
+                hint="check embedder.base_url and embedder.remote_model",
+            )
+        return response.json()
+
+
+def _tokenizer(path: Path):
+    """The tokenizer as `OnnxEmbedder` counts with it (truncated to the model's longest input)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    config = path.parent / "sentence_bert_config.json"
+    max_len = int(json.loads(config.read_text()).get("max_seq_length", 512)) if config.is_file() else 512
+    tokenizer.enable_truncation(max_len)
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def _prompt(configured: str | None, listed: Any) -> str:
+    return configured if configured is not None else str(listed or "")
+
+
+def _vector(embedding: Any) -> np.ndarray:
+    """A float list, or base64 of little-endian float32 (what the `openai` client asks for by default)."""
+    if isinstance(embedding, str):
+        return np.frombuffer(base64.b64decode(embedding), dtype="<f4")
+    return np.asarray(embedding, dtype=np.float32)
