@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import base64
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 
-from qa.core.errors import ConfigError, ModelServerError
+from qa.core.errors import ConfigError
 from qa.core.records import EmbedderIdentity
+from qa.core.servers import Server, checked_url
 from qa.core.settings import EmbedderSettings
 
 MAX_BATCH = 64
@@ -34,34 +36,46 @@ class OpenAICompatibleEmbedder:
     ):
         """`tokenizer`: the model's tokenizer.json, which cuts articles into chunks as the model in process
         would (for `qa index` through the server)."""
-        self.tokenizer = _tokenizer(tokenizer) if tokenizer is not None and tokenizer.is_file() else None
-        self.base_url = settings.base_url.rstrip("/")
-        headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
-        self.http = http or httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
-        listed = self._request("GET", "/models").get("data") or []
+        self.server = Server(
+            checked_url(settings.base_url, "embedder.base_url"),
+            "embedding server",
+            settings.api_key,
+            hint='start it, or set embedder.backend = "auto" to embed in this process',
+            http=http,
+            timeout=timeout,
+        )
+        listed = self.server.json("GET", "/models", read=lambda r: [dict(e) for e in r["data"]])
         entry = self._entry(listed, settings.remote_model)
         self.model = str(entry["id"])
         card = entry.get("qa_embedder") or {}
         self.query_prompt: str = _prompt(settings.query_prompt, card.get("query_prompt"))
         self.document_prompt: str = _prompt(settings.document_prompt, card.get("document_prompt"))
+        self.dim = 0
         if card:
             self.identity = EmbedderIdentity(str(card["name"]), int(card["dim"]), str(card["fingerprint"]))
         else:
             probe = self._embed(["dimension"])
             self.identity = EmbedderIdentity(self.model, int(probe.shape[1]), f"openai:{self.model}")
         self.dim = self.identity.dim
+        self.tokenizer = None
+        if tokenizer is not None:
+            self.use_tokenizer(tokenizer)
+
+    def use_tokenizer(self, path: Path) -> None:
+        """Cut articles with this tokenizer.json (the served model's), as the model in process would."""
+        self.tokenizer = _tokenizer(path)
 
     def _entry(self, listed: list[dict[str, Any]], wanted: str) -> dict[str, Any]:
         if wanted:
             for entry in listed:
                 if entry.get("id") == wanted:
                     return entry
-            raise ModelServerError(f"the embedding server at {self.base_url} does not list {wanted!r}")
+            raise self.server.error(f"does not list {wanted!r}", hint="check embedder.remote_model")
         for entry in listed:
             if entry.get("qa_embedder"):
                 return entry
         if not listed:
-            raise ModelServerError(f"the embedding server at {self.base_url} lists no model")
+            raise self.server.error("lists no model")
         return listed[0]
 
     def count_tokens(self, text: str) -> int:
@@ -83,34 +97,22 @@ class OpenAICompatibleEmbedder:
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
-            return np.zeros((0, getattr(self, "dim", 0)), np.float32)
+            return np.zeros((0, self.dim), np.float32)
         parts = []
         for i in range(0, len(texts), MAX_BATCH):
-            body = {"model": getattr(self, "model", ""), "input": texts[i : i + MAX_BATCH], "encoding_format": "float"}
-            data = sorted(self._request("POST", "/embeddings", body).get("data") or [], key=lambda d: d["index"])
-            if len(data) != len(body["input"]):
-                raise ModelServerError(
-                    f"the embedding server at {self.base_url} gave {len(data)} vectors for {len(body['input'])} texts"
-                )
-            parts.append(np.array([_vector(d["embedding"]) for d in data], dtype=np.float32))
+            batch = texts[i : i + MAX_BATCH]
+            body = {"model": self.model, "input": batch, "encoding_format": "float"}
+            parts.append(self.server.json("POST", "/embeddings", body, read=partial(self._vectors, n=len(batch))))
         vectors = np.concatenate(parts)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms == 0, 1, norms)
 
-    def _request(self, method: str, url: str, body: dict | None = None) -> dict[str, Any]:
-        try:
-            response = self.http.request(method, url, json=body)
-        except httpx.HTTPError as exc:
-            raise ModelServerError(
-                f"cannot reach the embedding server at {self.base_url}: {exc}",
-                hint='start it, or set embedder.backend = "auto" to embed in this process',
-            ) from None
-        if response.status_code != 200:
-            raise ModelServerError(
-                f"the embedding server at {self.base_url} answered {response.status_code}: {response.text[:300]}",
-                hint="check embedder.base_url and embedder.remote_model",
-            )
-        return response.json()
+    def _vectors(self, reply: dict[str, Any], n: int) -> np.ndarray:
+        data = sorted(reply["data"], key=lambda d: int(d["index"]))
+        vectors = np.array([_vector(d["embedding"]) for d in data], dtype=np.float32)
+        if vectors.ndim != 2 or len(vectors) != n or (self.dim and vectors.shape[1] != self.dim):
+            raise ValueError(f"{n} vectors of {self.dim or 'one'} dimension(s) asked for, {vectors.shape} given")
+        return vectors
 
 
 def _tokenizer(path: Path):

@@ -73,18 +73,25 @@ class Assistant:
         self._pipeline: Pipeline | None = None
         self.store = IndexStore(settings.paths.index_dir, settings.vectors)
         self._lock = threading.Lock()  # not reentrant: a generator may be resumed on another thread
+        self._loading = threading.Lock()  # models load once, whichever thread asks first
 
     # -- models, loaded on first use -------------------------------------------------
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = models.load_embedder(self.settings, self.embedder_identity)
+            with self._loading:
+                if self._embedder is None:
+                    self._embedder = models.load_embedder(self.settings, self._embedder_identity)
+                    self._embedder_identity = self._embedder_identity or self._embedder.identity
         return self._embedder
 
     @property
     def embedder_identity(self) -> EmbedderIdentity:
         if self._embedder_identity is None:
-            self._embedder_identity = models.embedder_identity(self.settings)
+            if self.settings.embedder.backend == "openai":  # the server says it; ask it once
+                self._embedder_identity = self.embedder.identity
+            else:
+                self._embedder_identity = models.embedder_identity(self.settings)
         return self._embedder_identity
 
     @property

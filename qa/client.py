@@ -26,10 +26,12 @@ _NETWORK = (OSError, ValueError, http.client.HTTPException)
 
 def index_identity(settings: Settings, generation: int) -> str:
     """Names what answers a question: the data folder, the index generation and every setting but where the
-    server listens and its key. A hash, so it says nothing of them."""
+    server listens and the keys. A hash, so it says nothing of them."""
     fields = settings.model_dump(mode="json")
     for key in ("host", "port", "api_key"):
         fields["chat"].pop(key, None)
+    for section in ("llm", "embedder"):  # a model server's key is this process's to send, not the answer's
+        fields[section].pop("api_key", None)
     text = json.dumps(
         {"data": str(Path(settings.paths.data).resolve()), "generation": generation, "settings": fields},
         sort_keys=True,

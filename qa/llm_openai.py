@@ -11,7 +11,6 @@ ids the bias names are the server's own.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -19,8 +18,9 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
-from qa.core.errors import DependencyMissingError, ModelMissingError, ModelServerError
+from qa.core.errors import DependencyMissingError, ModelMissingError
 from qa.core.records import GenerationStats
+from qa.core.servers import Server, checked_url
 from qa.core.settings import LLMSettings
 from qa.llm import Generation, Scores
 
@@ -73,17 +73,17 @@ class OpenAICompatibleLLM:
     ):
         self.settings = settings
         self.vocab = vocab
-        self.base_url = settings.base_url.rstrip("/")
-        headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
-        self.http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, transport=transport)
-        self.model = settings.remote_model or self._first_model()
-        self.name = f"{self.model} at {self.base_url}"
-
-    def _first_model(self) -> str:
-        data = self._json("GET", "/models").get("data") or []
-        if not data:
-            raise ModelServerError(f"the model server at {self.base_url} lists no model")
-        return str(data[0]["id"])
+        self.server = Server(
+            checked_url(settings.base_url, "llm.base_url"),
+            "model server",
+            settings.api_key,
+            hint='start it, or set llm.backend = "llama-cpp" to run the model in this process',
+            transport=transport,
+            timeout=timeout,
+        )
+        self.model = settings.remote_model or self.server.json("GET", "/models", read=lambda r: str(r["data"][0]["id"]))
+        self.name = self.model
+        self._checked = False
 
     def tokenize(self, text: str) -> list[int]:
         return self.vocab.tokenize(text)
@@ -94,14 +94,16 @@ class OpenAICompatibleLLM:
     def stream(self, prompt: str, max_tokens: int, stop: Sequence[str]) -> Generation[str]:
         def pieces() -> Iterator[str]:
             body = self._body(prompt, max_tokens, temperature=self.settings.temperature, stop=list(stop))
-            for chunk in self._events(body):
-                text = chunk["choices"][0].get("text") or ""
+            for text in self.server.events("/completions", body, read=lambda e: str(_choice(e).get("text") or "")):
                 if text:
                     yield text
 
         return self._timed(prompt, pieces())
 
     def constrained(self, prompt: str, choose: Callable[[Scores], int | None], max_tokens: int) -> Generation[int]:
+        """A string prompt cannot carry part of a character: a span that stops inside one (a byte token) is sent
+        with U+FFFD in its place, and may then go on otherwise than in process."""
+
         def tokens() -> Iterator[int]:
             chosen: list[int] = []
             for _ in range(max_tokens):
@@ -114,35 +116,49 @@ class OpenAICompatibleLLM:
         return self._timed(prompt, tokens())
 
     def best(self, prompt: str, allowed: Sequence[int]) -> tuple[int, float, dict[str, float]]:
-        """The token of `allowed` that greedy decoding takes after `prompt`, its log-probability, and the
-        server's most likely tokens (`_TOP` of them, by text) with theirs."""
+        """The token of `allowed` that greedy decoding takes after `prompt`, its log-probability, and the most
+        likely tokens (`_TOP` of them, by text) with theirs, when the server's list can be trusted (else empty)."""
+        if not self._checked:
+            self._check_logprobs(prompt)
+        text, logprob, top = self._ask(prompt, allowed)
+        spelt = [t for t in allowed if _same_text(self.detokenize([t]), text)]
+        if len(spelt) == 1:
+            return spelt[0], logprob, top
+        if len(allowed) == 1:
+            return allowed[0], logprob, {}
+        # Several allowed tokens spell what the server sent (or none does: part of a character): ask each half.
+        half = len(allowed) // 2
+        first, second = self.best(prompt, allowed[:half]), self.best(prompt, allowed[half:])
+        return (first[0], first[1], {}) if first[1] >= second[1] else (second[0], second[1], {})
+
+    def _ask(self, prompt: str, allowed: Sequence[int]) -> tuple[str, float, dict[str, float]]:
         body = self._body(prompt, 1, temperature=0.0, logprobs=_TOP, logit_bias={str(t): _BIAS for t in allowed})
-        text, logprob, top = "", None, {}
-        for chunk in self._events(body):
-            choice = chunk["choices"][0]
-            text += choice.get("text") or ""
-            found = choice.get("logprobs") or {}
-            if (found.get("token_logprobs") or [None])[0] is not None:
-                logprob = float(found["token_logprobs"][0])
-                top = {k: float(v) for k, v in ((found.get("top_logprobs") or [None])[0] or {}).items()}
+        text, logprob = "", None
+        top: dict[str, float] = {}
+        read = lambda event: (str(_choice(event).get("text") or ""), _logprobs(_choice(event)))
+        for piece, found in self.server.events("/completions", body, read=read):
+            text += piece
+            if found is not None:
+                logprob, top = found
         if logprob is None:
-            raise ModelServerError(
-                f"the model server at {self.base_url} gave no logprobs",
-                hint="the constrained answer needs /v1/completions with logprobs (llama-cpp-python's server: "
-                "logits_all, its default)",
+            raise self.server.error(
+                "gave no logprobs",
+                hint="the constrained answer needs streamed /v1/completions with logprobs (llama-cpp-python's "
+                "server: logits_all, its default)",
             )
-        for t in allowed:
-            if self.detokenize([t]) == text:
-                return t, logprob, top
-        for t in allowed:  # a piece of a character, which the server may not send alone
-            if text and self.detokenize([t]).strip("\ufffd") == text.strip("\ufffd"):
-                return t, logprob, top
-        if not text:
-            return allowed[0], logprob, top
-        raise ModelServerError(
-            f"the model server at {self.base_url} chose {text!r}, which no allowed token spells",
-            hint="is it running the same GGUF as llm.model_path?",
-        )
+        return text, logprob, _trusted(top, text, logprob)
+
+    def _check_logprobs(self, prompt: str) -> None:
+        """Once: the log-probability must be the model's, not the biased one (which would be about 0 for any
+        token the bias makes certain)."""
+        unlikely = self.tokenize(" ☃☃☃")[-1:] or [0]
+        _, logprob, _ = self._ask(prompt, unlikely)
+        if logprob > -1e-3:
+            raise self.server.error(
+                "gives log-probabilities after the logit bias",
+                hint="the constrained answer needs the model's own log-probabilities (vLLM: logprobs-mode raw_logprobs)",
+            )
+        self._checked = True
 
     def _body(self, prompt: str, max_tokens: int, temperature: float, **extra: Any) -> dict[str, Any]:
         return {
@@ -155,39 +171,6 @@ class OpenAICompatibleLLM:
             "stream": True,  # llama-cpp-python computes logprobs for the whole prompt when not streaming
             **extra,
         }
-
-    def _events(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        try:
-            with self.http.stream("POST", "/completions", json=body) as response:
-                if response.status_code != 200:
-                    response.read()
-                    raise ModelServerError(
-                        f"the model server at {self.base_url} answered {response.status_code}: {response.text[:300]}"
-                    )
-                for line in response.iter_lines():
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        return
-                    yield json.loads(data)
-        except httpx.HTTPError as exc:
-            raise ModelServerError(
-                f"cannot reach the model server at {self.base_url}: {exc}",
-                hint='start it, or set llm.backend = "llama-cpp" to run the model in this process',
-            ) from None
-
-    def _json(self, method: str, url: str) -> dict[str, Any]:
-        try:
-            response = self.http.request(method, url)
-        except httpx.HTTPError as exc:
-            raise ModelServerError(
-                f"cannot reach the model server at {self.base_url}: {exc}",
-                hint='start it, or set llm.backend = "llama-cpp" to run the model in this process',
-            ) from None
-        if response.status_code != 200:
-            raise ModelServerError(f"the model server at {self.base_url} answered {response.status_code}")
-        return response.json()
 
     def _timed(self, prompt: str, items: Iterator[T]) -> Generation[T]:
         """The server does not say how long it spent on the prompt: the stats count tokens here and time the
@@ -216,6 +199,46 @@ class OpenAICompatibleLLM:
         return generation
 
 
+def _choice(event: dict[str, Any]) -> dict[str, Any]:
+    choices = event["choices"]
+    return choices[0] if choices else {}
+
+
+def _logprobs(choice: dict[str, Any]) -> tuple[float, dict[str, float]] | None:
+    """The chosen token's log-probability and the most likely tokens', in the legacy completions shape
+    (`token_logprobs`, `top_logprobs`) or the chat shape (`content`: `logprob`, `top_logprobs`)."""
+    found = choice.get("logprobs") or {}
+    if found.get("token_logprobs"):
+        if found["token_logprobs"][0] is None:
+            return None
+        listed = (found.get("top_logprobs") or [None])[0] or {}
+        return float(found["token_logprobs"][0]), {str(k): float(v) for k, v in listed.items()}
+    if found.get("content"):
+        first = found["content"][0]
+        listed = {str(t["token"]): float(t["logprob"]) for t in first.get("top_logprobs") or []}
+        return float(first["logprob"]), listed
+    return None
+
+
+def _trusted(top: dict[str, float], text: str, logprob: float) -> dict[str, float]:
+    """The list of most likely tokens when it holds the `_TOP` likeliest tokens each under its own text, else
+    {}. Servers list them by text, and add the chosen token when it is not among them: so `_TOP` + 1 entries,
+    or `_TOP` with the chosen one among them or absent. Two tokens spelt alike leave one entry fewer, which
+    looks the same as the chosen token among them only when it is the least likely entry; that case is not
+    trusted."""
+    if text in top and len(top) == _TOP + 1:
+        return top
+    if text in top and len(top) == _TOP and any(v < logprob for k, v in top.items() if k != text):
+        return top
+    if text not in top and len(top) == _TOP:
+        return top
+    return {}
+
+
+def _same_text(local: str, sent: str) -> bool:
+    return bool(sent) and local == sent
+
+
 class _ServerScores:
     """`Scores` after one prompt. A set is asked of the server once; a set whose best token is among the
     most likely tokens an earlier answer listed is answered from that list (a token missing from the list is
@@ -234,8 +257,7 @@ class _ServerScores:
 
     def _ask(self, allowed: tuple[int, ...]) -> tuple[int, float]:
         token, logprob, top = self.llm.best(self.prompt, allowed)
-        if len(top) >= _TOP:  # fewer: tokens spelt alike were merged, so the list cannot be trusted
-            self.top = top
+        self.top = top or self.top
         return token, logprob
 
     def _listed(self, allowed: tuple[int, ...]) -> tuple[int, float] | None:

@@ -48,7 +48,9 @@ def embedder_path(settings: Settings) -> Path:
 
 def embedder_location(settings: Settings) -> str:
     if settings.embedder.backend == "openai":
-        return settings.embedder.base_url
+        from qa.core.servers import shown
+
+        return shown(settings.embedder.base_url)
     return str(embedder_path(settings).resolve())
 
 
@@ -90,11 +92,19 @@ def load_embedder(settings: Settings, identity: EmbedderIdentity | None = None) 
             )
         from index.embed_openai import OpenAICompatibleEmbedder
 
+        embedder = OpenAICompatibleEmbedder(settings.embedder)
         try:
-            tokenizer: Path | None = embedder_path(settings) / "tokenizer.json"
+            folder = embedder_path(settings)
         except ModelMissingError:
-            tokenizer = None
-        return OpenAICompatibleEmbedder(settings.embedder, tokenizer=tokenizer)
+            return embedder
+        if (folder / "tokenizer.json").is_file():
+            from index.embed import folder_identity
+
+            generic = embedder.identity.fingerprint.startswith("openai:")
+            # a generic server's model is the configured folder's by the user's word; a qa serve's, by identity
+            if (generic and settings.embedder.model) or (not generic and folder_identity(folder) == embedder.identity):
+                embedder.use_tokenizer(folder / "tokenizer.json")
+        return embedder
     folder = embedder_path(settings)
     if backend != "torch" and identity is None and folder.is_dir():
         identity = embedder_identity(settings)

@@ -1,5 +1,6 @@
 """The OpenAI-compatible HTTP API `qa serve` serves beside the chat: `GET /v1/models`, `POST /v1/chat/completions`
-(streamed as server-sent events or not), and `GET /passage`, the page a citation's link opens.
+(streamed as server-sent events or not), `POST /v1/embeddings` (the embedder that built the index, for assistants
+that embed their questions here), and `GET /passage`, the page a citation's link opens.
 
 The citations are the product, so they travel in every shape clients read: the `[n]` markers in `content`;
 `message.annotations` of type `url_citation` (OpenAI's web-search shape: the marker's `start_index`/`end_index`
@@ -55,6 +56,7 @@ MODEL_ID = "qa"
 MAX_WAITING = 16
 MAX_EMBED_INPUTS = 256
 MAX_EMBED_CHARS = 20_000
+MAX_EMBED_BODY = 8_000_000
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _BAD_REQUEST = (RequestError, EmptyQuestionError, QuestionTooLongError, ScopeError)
 
@@ -190,7 +192,7 @@ def embedding_list(vectors: np.ndarray, tokens: int, model: str, encoding: str) 
     def vector(v: np.ndarray) -> list[float] | str:
         if encoding == "base64":
             return base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode("ascii")
-        return [float(x) for x in v]
+        return v.astype(np.float32).tolist()
 
     return {
         "object": "list",
@@ -340,16 +342,13 @@ def sse(events: Iterator[dict]) -> Iterator[str]:
     yield "data: [DONE]\n\n"
 
 
-def models(card: dict[str, Any]) -> dict:
-    """The assistant (for chat completions) and its embedder (for embeddings, with what a client needs to match
-    an index built here: `qa_embedder`)."""
-    return {
-        "object": "list",
-        "data": [
-            {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qa"},
-            {"id": card["name"], "object": "model", "created": 0, "owned_by": "qa", "qa_embedder": card},
-        ],
-    }
+def models(card: dict[str, Any] | None) -> dict:
+    """The assistant (for chat completions) and, when it loads, its embedder (for embeddings, with what a client
+    needs to match an index built here: `qa_embedder`)."""
+    listed: list[dict[str, Any]] = [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qa"}]
+    if card is not None:
+        listed.append({"id": card["name"], "object": "model", "created": 0, "owned_by": "qa", "qa_embedder": card})
+    return {"object": "list", "data": listed}
 
 
 # -- the passage a link opens --------------------------------------------------------------------------------
@@ -397,6 +396,11 @@ def add_routes(app: FastAPI, assistant: Assistant, data: Path) -> None:
         given = request.headers.get("authorization", "")
         return hmac.compare_digest(given.encode(), f"Bearer {key}".encode())
 
+    def busy() -> ApiError:
+        return ApiError(
+            429, f"{waiting[0]} requests are waiting for the models; ask again shortly", "rate_limit_error", code="busy"
+        )
+
     def unauthorised() -> JSONResponse:
         return refused(
             ApiError(
@@ -421,8 +425,9 @@ def add_routes(app: FastAPI, assistant: Assistant, data: Path) -> None:
             return unauthorised()
         try:
             card = await run_in_threadpool(assistant.embedder_card)
-        except Exception as exc:
-            return refused(ApiError.of(at_boundary(exc, data, log)))
+        except Exception as exc:  # the chat model is listed all the same
+            at_boundary(exc, data, log)
+            card = None
         return JSONResponse(models(card))
 
     @router.post("/v1/embeddings")
@@ -431,15 +436,26 @@ def add_routes(app: FastAPI, assistant: Assistant, data: Path) -> None:
         this server (`embedder.backend = "openai"`)."""
         if not authorised(request):
             return unauthorised()
+        if int(request.headers.get("content-length") or 0) > MAX_EMBED_BODY:
+            return refused(ApiError(413, f"the request body is over {MAX_EMBED_BODY:,} bytes", "invalid_request_error"))
+        if waiting[0] >= MAX_WAITING:
+            return refused(busy())
+        waiting[0] += 1
         try:
             card = await run_in_threadpool(assistant.embedder_card)
             texts, encoding = parse_embeddings(await json_body(request), card)
-            vectors, tokens = await run_in_threadpool(assistant.embed, texts)
+
+            def embedded() -> dict:
+                vectors, tokens = assistant.embed(texts)
+                return embedding_list(vectors, tokens, card["name"], encoding)
+
+            return JSONResponse(await run_in_threadpool(embedded))
         except ApiError as exc:
             return refused(exc)
         except Exception as exc:
             return refused(ApiError.of(at_boundary(exc, data, log)))
-        return JSONResponse(embedding_list(vectors, tokens, card["name"], encoding))
+        finally:
+            waiting[0] -= 1
 
     @router.get("/qa/identity")
     def identity(nonce: str = ""):
@@ -463,14 +479,7 @@ def add_routes(app: FastAPI, assistant: Assistant, data: Path) -> None:
             return refused(exc if isinstance(exc, ApiError) else ApiError.of(exc))
         links = Links(str(request.base_url), key)
         if waiting[0] >= MAX_WAITING:
-            return refused(
-                ApiError(
-                    429,
-                    f"{waiting[0]} questions are waiting for the model; ask again shortly",
-                    "rate_limit_error",
-                    code="busy",
-                )
-            )
+            return refused(busy())
         waiting[0] += 1
         try:
             answer = await run_in_threadpool(assistant.ask, question, assistant.conversation(turns), scope)

@@ -116,7 +116,7 @@ def test_an_index_of_another_embedder_is_refused(assistant, embedder, fake_llm):
 
 
 def test_an_unreachable_embedding_server_is_named_and_a_missing_address_is_a_settings_error():
-    with pytest.raises(ModelServerError, match=r"cannot reach the embedding server at http://127.0.0.1:9/v1"):
+    with pytest.raises(ModelServerError, match=r"the embedding server at http://127.0.0.1:9/v1 cannot be reached"):
         OpenAICompatibleEmbedder(EmbedderSettings(backend="openai", base_url="http://127.0.0.1:9/v1"), timeout=2)
     with pytest.raises(ConfigError, match="embedder.base_url"):
         models.load_embedder(Settings(embedder={"backend": "openai"}))
@@ -143,3 +143,53 @@ def test_an_index_is_built_through_another_server_and_asked_through_it(tmp_path,
     assert report.added and any(t.startswith("passage: ") for t in seen)
     fake_llm.enqueue("450 Millionen")
     assert assistant.ask("How many registered customers does DiDi serve?").text.startswith("450 million [1]")
+
+
+def test_the_server_embeds_the_input_as_given_and_the_client_adds_the_models_prompt(settings, fake_llm):
+    from conftest import KeywordEmbedder
+
+    class Prompted(KeywordEmbedder):  # a model that wants "query: " before questions, as e5 does
+        def __init__(self):
+            super().__init__()
+            self.query_prompt = "query: "
+
+        def encode_queries(self, texts):
+            return self.encode(["query: " + t for t in texts])
+
+    served = Prompted()
+    assistant = Assistant(settings, embedder=served, llm=fake_llm)
+    app = FastAPI()
+    add_routes(app, assistant, Path(settings.paths.data))
+    api = TestClient(app, base_url="http://testserver/v1")
+    given = api.post("/embeddings", json={"input": ["query: Wer führt DiDi?"]}).json()["data"][0]["embedding"]
+    np.testing.assert_allclose(given, served.encode(["query: Wer führt DiDi?"])[0], atol=1e-7)
+    there = remote(api)
+    assert there.query_prompt == "query: "
+    np.testing.assert_allclose(there.encode_queries(["Wer führt DiDi?"]), served.encode_queries(["Wer führt DiDi?"]),
+                               atol=1e-6)
+
+
+def test_embeddings_need_the_key_json_and_a_body_of_reasonable_size(settings, embedder, fake_llm):
+    keyed = settings.model_copy(update={"chat": settings.chat.model_copy(update={"api_key": "s3cret"})})
+    app = FastAPI()
+    add_routes(app, Assistant(keyed, embedder=embedder, llm=fake_llm), Path(settings.paths.data))
+    api = TestClient(app, base_url="http://testserver/v1")
+    assert api.post("/embeddings", json={"input": "a"}).status_code == 401
+    auth = {"Authorization": "Bearer s3cret"}
+    assert api.post("/embeddings", json={"input": "a"}, headers=auth).status_code == 200
+    assert api.post("/embeddings", content="input=a", headers=auth).status_code == 415
+    big = api.post("/embeddings", json={"input": ["x" * 20_000] * 401}, headers=auth)
+    assert big.status_code == 413 and "8,000,000 bytes" in big.json()["error"]["message"]
+
+
+def test_the_model_list_keeps_the_chat_model_when_the_embedder_cannot_load(assistant, monkeypatch):
+    from qa.core.errors import ModelMissingError
+
+    def missing():
+        raise ModelMissingError("embedding model folder /nowhere does not exist")
+
+    monkeypatch.setattr(assistant, "embedder_card", missing)
+    app = FastAPI()
+    add_routes(app, assistant, Path(assistant.settings.paths.data))
+    listed = TestClient(app).get("/v1/models").json()
+    assert [m["id"] for m in listed["data"]] == ["qa"]

@@ -16,7 +16,7 @@ from qa.core.errors import ConfigError, ModelServerError
 from qa.core.settings import LLMSettings, Settings
 from qa.extract import SpanExtractor
 from qa.llm import Generation, LogitScores
-from qa.llm_openai import OpenAICompatibleLLM, _ServerScores
+from qa.llm_openai import OpenAICompatibleLLM, _ServerScores, _trusted
 
 from conftest import ROOT, FakeLLM
 
@@ -69,6 +69,8 @@ class FakeServer:
         self.fail: int | None = None
         self.logprobs = True
         self.top = 5
+        self.after_bias = False
+        self.spell = None
 
     def _text(self, token: int) -> str:
         return self.vocab.detokenize([token]) if token < len(self.vocab._pieces) else f"<unused{token}>"
@@ -86,6 +88,8 @@ class FakeServer:
             for token, bias in body["logit_bias"].items():
                 biased[int(token)] += bias
             token = int(np.argmax(biased))
+            if self.after_bias:
+                raw = biased
             top = float(raw.max())
             logprob = float(raw[token]) - top - float(np.log(np.exp(raw - top).sum()))
             logprobs = raw - top - float(np.log(np.exp(raw - top).sum()))
@@ -93,7 +97,7 @@ class FakeServer:
             listed[self.vocab.detokenize([token])] = logprob
             chunks = [
                 {
-                    "text": self.vocab.detokenize([token]),
+                    "text": self.spell(token) if self.spell else self.vocab.detokenize([token]),
                     "logprobs": {"token_logprobs": [logprob], "top_logprobs": [listed]},
                 }
             ]
@@ -199,11 +203,64 @@ def test_a_server_without_logprobs_says_what_the_answer_needs():
     assert "logprobs" in caught.value.hint
 
 
-def test_an_unreachable_server_is_named_with_a_hint():
-    settings = LLMSettings(backend="openai", base_url="http://127.0.0.1:9/v1")
-    with pytest.raises(ModelServerError, match=r"cannot reach the model server at http://127.0.0.1:9/v1") as caught:
+def test_an_unreachable_server_is_named_without_its_password_and_with_a_hint():
+    settings = LLMSettings(backend="openai", base_url="http://qa:s3cret@127.0.0.1:9/v1")
+    with pytest.raises(ModelServerError, match=r"the model server at http://127.0.0.1:9/v1 cannot be reached") as caught:
         OpenAICompatibleLLM(settings, _filled_vocab(), timeout=2.0)
-    assert 'llm.backend = "llama-cpp"' in caught.value.hint
+    assert 'llm.backend = "llama-cpp"' in caught.value.hint and "s3cret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("reply,message", [
+    ("data: {not json\n\n", "out of protocol"),
+    ('data: {"error": {"message": "context full"}}\n\n', "reported an error"),
+    ('data: {"choices": [{"text": "Ber"}]}\n\n', "before its \\[DONE\\]"),
+    ('data: {"choices": "none"}\n\ndata: [DONE]\n\n', "out of protocol"),
+])
+def test_a_reply_out_of_protocol_is_a_model_server_error(reply, message):
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/models":
+            return httpx.Response(200, json={"data": [{"id": "gemma"}]})
+        return httpx.Response(200, text=reply, headers={"content-type": "text/event-stream"})
+
+    llm = OpenAICompatibleLLM(LLMSettings(backend="openai", base_url="http://models.test/v1"), _filled_vocab(),
+                              transport=httpx.MockTransport(handle))
+    with pytest.raises(ModelServerError, match=message):
+        "".join(llm.stream("Translate: Berlin", 8, ["\n"]))
+
+
+def test_a_server_giving_log_probabilities_after_the_bias_is_refused():
+    vocab = _filled_vocab()
+    server = FakeServer(vocab)
+    server.after_bias = True
+    with pytest.raises(ModelServerError, match="after the logit bias"):
+        SpanExtractor(remote(vocab, server), ROOT / "prompts").extract(*SENTENCES[0])
+
+
+def test_tokens_spelt_alike_or_parts_of_a_character_are_told_apart_by_asking_again():
+    vocab = _filled_vocab()
+    server = FakeServer(vocab)
+    llm = remote(vocab, server)
+    prompt = "Question: who?\nAnswer:"
+    here = LogitScores(logits_after(prompt))
+    merge = llm.tokenize(" merge")[0]
+    vocab._pieces.append(" merge")  # a second token spelt " merge"
+    alike = [merge, len(vocab._pieces) - 1]
+    token, logprob, _ = llm.best(prompt, alike)
+    assert (token, logprob) == pytest.approx(here.best(alike))
+    allowed = llm.tokenize(" the company said it would")
+    server.spell = lambda token: ""  # parts of characters, which a server sends as nothing
+    token, logprob, _ = llm.best(prompt, allowed)
+    assert (token, logprob) == pytest.approx(here.best(allowed))
+
+
+def test_a_list_of_likeliest_tokens_with_two_spelt_alike_is_not_trusted():
+    # true order: A -1, B -1.5, C -2, D -2.5, D' (also "D") -2.6, X -2.7; the chosen E -9 is added
+    merged = {"A": -1.0, "B": -1.5, "C": -2.0, "D": -2.6, "E": -9.0}
+    assert _trusted(merged, "E", -9.0) == {}
+    whole = {"A": -1.0, "B": -1.5, "C": -2.0, "D": -2.5, "X": -2.7, "E": -9.0}
+    assert _trusted(whole, "E", -9.0) == whole
+    assert _trusted({"A": -1.0, "B": -1.5, "C": -2.0, "D": -2.5, "X": -2.7}, "B", -1.5) != {}
+    assert _trusted({"A": -1.0, "B": -1.5, "C": -2.0, "D": -2.5, "X": -2.7}, "X", -2.7) == {}
 
 
 def test_the_openai_backend_needs_a_base_url():

@@ -377,6 +377,8 @@ def test_another_assistant_embeds_its_questions_through_qa_serve(server, real_da
                         embedder={"backend": "openai", "base_url": server + "v1"})
     there = Assistant(settings)
     assert there.embedder_identity == local.identity
+    asked = there.embedder.encode_queries([CUSTOMERS])  # through the server, with the listed "query: " prompt
+    assert float(np.sum(asked * local.encode_queries([CUSTOMERS]))) > 0.99999
     answer = there.ask(CUSTOMERS)
     assert answer.text.startswith("450 million [1]")
     assert "450 Millionen registrierte Kunden" in answer.citations[0].quote

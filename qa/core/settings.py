@@ -135,7 +135,7 @@ class EmbedderSettings(_Section):
         description="`onnx` runs the folder's ONNX export (made by `qa setup`) with ONNX Runtime, `torch` "
         "runs sentence-transformers; `auto` takes onnx when the export exists. Both give the same vectors. "
         "`openai` embeds questions through the OpenAI-compatible `/v1/embeddings` at `base_url` (a `qa serve`, "
-        "vLLM, llama.cpp's server); indexing needs the model here.",
+        "vLLM, llama.cpp's server); indexing also needs the model's tokenizer.json here.",
     )
     base_url: str = Field("", description="The embedding server's API root, e.g. http://127.0.0.1:7860/v1.")
     remote_model: str = Field(
