@@ -10,7 +10,6 @@ built beside the model is asked through the server. Another server's model is id
 from __future__ import annotations
 
 import base64
-import json
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,10 @@ from typing import Any
 import httpx
 import numpy as np
 
+from index.onnx_embed import folder_tokenizer
 from qa.core.errors import ConfigError
 from qa.core.records import EmbedderIdentity
-from qa.core.servers import Server, checked_url
+from qa.core.servers import Server
 from qa.core.settings import EmbedderSettings
 
 MAX_BATCH = 64
@@ -32,12 +32,13 @@ class OpenAICompatibleEmbedder:
         settings: EmbedderSettings,
         http: httpx.Client | None = None,
         timeout: float = 60.0,
-        tokenizer: Path | None = None,
+        tokenizer_folder: Path | None = None,
     ):
-        """`tokenizer`: the model's tokenizer.json, which cuts articles into chunks as the model in process
-        would (for `qa index` through the server)."""
+        """`tokenizer_folder`: the served model's folder, whose tokenizer.json cuts articles into chunks as the model in
+        process would (for `qa index` through the server)."""
         self.server = Server(
-            checked_url(settings.base_url, "embedder.base_url"),
+            settings.base_url,
+            "embedder.base_url",
             "embedding server",
             settings.api_key,
             hint='start it, or set embedder.backend = "auto" to embed in this process',
@@ -58,12 +59,12 @@ class OpenAICompatibleEmbedder:
             self.identity = EmbedderIdentity(self.model, int(probe.shape[1]), f"openai:{self.model}")
         self.dim = self.identity.dim
         self.tokenizer = None
-        if tokenizer is not None:
-            self.use_tokenizer(tokenizer)
+        if tokenizer_folder is not None:
+            self.use_tokenizer(tokenizer_folder)
 
-    def use_tokenizer(self, path: Path) -> None:
-        """Cut articles with this tokenizer.json (the served model's), as the model in process would."""
-        self.tokenizer = _tokenizer(path)
+    def use_tokenizer(self, folder: Path) -> None:
+        """Cut articles with the tokenizer.json of this folder (the served model's), as the model in process would."""
+        self.tokenizer = folder_tokenizer(folder)
 
     def _entry(self, listed: list[dict[str, Any]], wanted: str) -> dict[str, Any]:
         if wanted:
@@ -113,18 +114,6 @@ class OpenAICompatibleEmbedder:
         if vectors.ndim != 2 or len(vectors) != n or (self.dim and vectors.shape[1] != self.dim):
             raise ValueError(f"{n} vectors of {self.dim or 'one'} dimension(s) asked for, {vectors.shape} given")
         return vectors
-
-
-def _tokenizer(path: Path):
-    """The tokenizer as `OnnxEmbedder` counts with it (truncated to the model's longest input)."""
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(str(path))
-    config = path.parent / "sentence_bert_config.json"
-    max_len = int(json.loads(config.read_text()).get("max_seq_length", 512)) if config.is_file() else 512
-    tokenizer.enable_truncation(max_len)
-    tokenizer.no_padding()
-    return tokenizer
 
 
 def _prompt(configured: str | None, listed: Any) -> str:

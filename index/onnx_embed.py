@@ -78,6 +78,22 @@ def export(folder: Path, target: Path) -> Path:
     return target
 
 
+def folder_tokenizer(folder: Path):
+    """The model folder's tokenizer.json, truncating to the model's longest input and without padding: how the
+    embedder counts and cuts tokens."""
+    try:
+        from tokenizers import Tokenizer
+    except ImportError as exc:
+        raise DependencyMissingError(f"tokenizers cannot be imported ({exc})") from None
+    max_len = 512
+    if (folder / "sentence_bert_config.json").is_file():
+        max_len = int(json.loads((folder / "sentence_bert_config.json").read_text()).get("max_seq_length", 512))
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.enable_truncation(max_len)
+    tokenizer.no_padding()
+    return tokenizer
+
+
 class OnnxEmbedder:
     def __init__(
         self,
@@ -89,7 +105,6 @@ class OnnxEmbedder:
     ):
         try:
             import onnxruntime as ort
-            from tokenizers import Tokenizer
         except ImportError as exc:
             raise DependencyMissingError(f"onnxruntime cannot be imported ({exc})") from None
         if not model_file.is_file():
@@ -105,12 +120,7 @@ class OnnxEmbedder:
         prompts = config.get("prompts") or {}
         self.query_prompt = prompts.get("query", "")
         self.document_prompt = prompts.get("document", prompts.get("passage", ""))
-        max_len = 512
-        if (folder / "sentence_bert_config.json").is_file():
-            max_len = int(json.loads((folder / "sentence_bert_config.json").read_text()).get("max_seq_length", 512))
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_len)
-        self.tokenizer.no_padding()
+        self.tokenizer = folder_tokenizer(folder)
         self.pad_id = next((i for i in (self.tokenizer.token_to_id(t) for t in ("<pad>", "[PAD]")) if i is not None), 0)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1

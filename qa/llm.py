@@ -78,13 +78,9 @@ class LlamaCppLLM:
 
     def __init__(self, path: str | Path, settings: LLMSettings):
         path = Path(path)
-        if not path.is_file():
-            raise ModelMissingError(f"language model file {path} does not exist")
-        try:
-            import llama_cpp
-        except ImportError as exc:
-            raise DependencyMissingError(f"llama-cpp-python cannot be imported ({exc})") from None
-        _silence(llama_cpp)
+        ready_to_load(path)
+        import llama_cpp
+
         self.settings = settings
         self.name = path.name
         self.path = path
@@ -236,6 +232,18 @@ class LlamaCppLLM:
             stream=True,
         ):
             yield part["choices"][0]["text"]  # type: ignore[index]  # a stream of chunks, not one completion
+
+
+def ready_to_load(path: Path, hint: str | None = None) -> None:
+    """Checks that `path` is a file and llama-cpp-python can be imported to load it, and silences llama.cpp's
+    log; the caller then imports llama_cpp."""
+    if not path.is_file():
+        raise ModelMissingError(f"language model file {path} does not exist", hint=hint)
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise DependencyMissingError(f"llama-cpp-python cannot be imported ({exc})") from None
+    _silence(llama_cpp)
 
 
 _LOG_CALLBACK = None

@@ -18,11 +18,10 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
-from qa.core.errors import DependencyMissingError, ModelMissingError
 from qa.core.records import GenerationStats
-from qa.core.servers import Server, checked_url
+from qa.core.servers import Server
 from qa.core.settings import LLMSettings
-from qa.llm import Generation, Scores
+from qa.llm import Generation, Scores, ready_to_load
 
 T = TypeVar("T")
 _BIAS = 100.0  # the largest bias OpenAI's API accepts; far above the spread of a model's logits
@@ -40,18 +39,11 @@ class GGUFVocabulary:
 
     def __init__(self, path: str | Path):
         path = Path(path)
-        if not path.is_file():
-            raise ModelMissingError(
-                f"language model file {path} does not exist",
-                hint="the assistant reads the vocabulary of the GGUF the model server runs: set llm.model_path to it",
-            )
-        try:
-            import llama_cpp
-        except ImportError as exc:
-            raise DependencyMissingError(f"llama-cpp-python cannot be imported ({exc})") from None
-        from qa.llm import _silence
+        ready_to_load(
+            path, hint="the assistant reads the vocabulary of the GGUF the model server runs: set llm.model_path to it"
+        )
+        import llama_cpp
 
-        _silence(llama_cpp)
         self.llama = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
 
     def tokenize(self, text: str) -> list[int]:
@@ -74,7 +66,8 @@ class OpenAICompatibleLLM:
         self.settings = settings
         self.vocab = vocab
         self.server = Server(
-            checked_url(settings.base_url, "llm.base_url"),
+            settings.base_url,
+            "llm.base_url",
             "model server",
             settings.api_key,
             hint='start it, or set llm.backend = "llama-cpp" to run the model in this process',

@@ -10,8 +10,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.core.errors import ConfigError, DependencyMissingError, ModelMissingError
+from qa.core.errors import DependencyMissingError, ModelMissingError
 from qa.core.records import EmbedderIdentity
+from qa.core.servers import checked_url
 from qa.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -85,11 +86,6 @@ def load_embedder(settings: Settings, identity: EmbedderIdentity | None = None) 
     offline()
     backend = settings.embedder.backend
     if backend == "openai":
-        if not settings.embedder.base_url:
-            raise ConfigError(
-                'embedder.backend is "openai" but embedder.base_url is empty',
-                hint="set embedder.base_url to the server's /v1 address",
-            )
         from index.embed_openai import OpenAICompatibleEmbedder
 
         embedder = OpenAICompatibleEmbedder(settings.embedder)
@@ -103,7 +99,7 @@ def load_embedder(settings: Settings, identity: EmbedderIdentity | None = None) 
             generic = embedder.identity.fingerprint.startswith("openai:")
             # a generic server's model is the configured folder's by the user's word; a qa serve's, by identity
             if (generic and settings.embedder.model) or (not generic and folder_identity(folder) == embedder.identity):
-                embedder.use_tokenizer(folder / "tokenizer.json")
+                embedder.use_tokenizer(folder)
         return embedder
     folder = embedder_path(settings)
     if backend != "torch" and identity is None and folder.is_dir():
@@ -138,15 +134,13 @@ def prepare_onnx(settings: Settings, log=print) -> Path | None:
 def load_llm(settings: Settings, translation: bool = False) -> LLM:
     """The model for answers, or for translations (a context, or a model server, of its own)."""
     if settings.llm.backend == "openai":
-        if not settings.llm.base_url:
-            raise ConfigError(
-                'llm.backend is "openai" but llm.base_url is empty', hint="set llm.base_url to the server's /v1 address"
-            )
         from qa.llm_openai import GGUFVocabulary, OpenAICompatibleLLM
 
         llm = settings.llm
+        url, field = llm.base_url, "llm.base_url"
         if translation and llm.translation_base_url:
-            llm = llm.model_copy(update={"base_url": llm.translation_base_url})
+            url, field = llm.translation_base_url, "llm.translation_base_url"
+        llm = llm.model_copy(update={"base_url": checked_url(url, field)})  # before the vocabulary is read
         return OpenAICompatibleLLM(llm, GGUFVocabulary(llm_path(settings)))
     from qa.llm import LlamaCppLLM
 

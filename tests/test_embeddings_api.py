@@ -133,7 +133,7 @@ def test_an_index_is_built_through_another_server_and_asked_through_it(tmp_path,
     tokenizer = ROOT / ".qa" / "models" / "multilingual-e5-small" / "tokenizer.json"
     if not tokenizer.is_file():
         pytest.skip("the default embedder is not prepared (make run)")
-    there = OpenAICompatibleEmbedder(settings, http=http, tokenizer=tokenizer)
+    there = OpenAICompatibleEmbedder(settings, http=http, tokenizer_folder=tokenizer.parent)
     assert there.count_tokens("Renault-Nissan wird Partner der DiDi Auto Alliance") > 8
     app_settings = Settings(paths={"corpus": corpus, "data": tmp_path / "data"},
                             retrieval={"translate_queries": False,

@@ -39,6 +39,7 @@ class Server:
     def __init__(
         self,
         base_url: str,
+        field: str,
         what: str,
         api_key: str = "",
         hint: str = "",
@@ -46,6 +47,8 @@ class Server:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 300.0,
     ):
+        """`field`: the setting `base_url` comes from, named when it cannot be an address."""
+        base_url = checked_url(base_url, field)
         self.base_url, self.what, self.hint = base_url, what, hint
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.http = http or httpx.Client(base_url=base_url, headers=headers, timeout=timeout, transport=transport)
