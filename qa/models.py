@@ -120,7 +120,7 @@ def load_embedder(settings: Settings, identity: EmbedderIdentity | None = None) 
 
 
 def prepare_onnx(settings: Settings, log=print) -> Path | None:
-    """Exports the configured embedder to ONNX once (about 10 s), unless the torch backend is asked for."""
+    """Exports the configured embedder to ONNX once (about 15 s), unless the torch backend is asked for."""
     offline()
     path = onnx_file(settings) if settings.embedder.backend in ("auto", "onnx") else None
     if path is None or path.is_file():

@@ -153,7 +153,9 @@ def serve_memory() -> list[Section]:
         proc.terminate()
         proc.wait(timeout=30)
     models = ROOT / ".qa" / "models"
-    weights = sum(f.stat().st_size for f in models.rglob("*") if f.is_file() and f.suffix in {".gguf", ".onnx"}) / 1e6
+    weights = (
+        sum(f.stat().st_size for f in models.rglob("*") if f.is_file() and f.suffix in {".gguf", ".onnx", ".npy"}) / 1e6
+    )
     memory = Section(
         "Memory of `qa serve`",
         "Peak resident memory (VmHWM) of the server process with the default "
