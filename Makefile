@@ -10,7 +10,7 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: bench run serve test test-fast check install setup index ask eval eval-retrieval fit clean
+.PHONY: bench bench-scale run serve test test-fast check install setup index ask eval eval-retrieval fit clean
 
 # torch goes in first and pinned: the local CPU build; anything unpinned would pull CUDA packages.
 # llama-cpp-python compiles from source the first time (about 6 minutes); pip caches the wheel.
@@ -68,6 +68,12 @@ eval-retrieval: index
 # Rewrites BENCHMARKS.md (about 10 minutes; the first run also builds llama.cpp's llama-bench, about 10 more).
 bench: index
 	$(BIN)/python -m eval.bench
+
+# The assistant over an archive of generated articles beside the suites' own; writes BENCHMARKS.md's "At scale"
+# section. 10,000 articles by default (about an hour); `make bench-scale ARTICLES=100000` for the large one.
+ARTICLES ?= 10000
+bench-scale: setup
+	$(BIN)/python -m eval.bench.scale --articles $(ARTICLES)
 
 clean:
 	rm -rf $(VENV) .qa .pytest_cache

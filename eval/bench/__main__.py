@@ -12,7 +12,7 @@ from eval.bench.answers import warm_answers
 from eval.bench.baseline import compare
 from eval.bench.indexing import indexing
 from eval.bench.process import cold_start, serve_memory
-from eval.bench.report import render
+from eval.bench.report import render, write
 from eval.bench.search import plain_model, retrieval, search_scaling
 from qa.llm import LLM, LlamaCppLLM
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     sections.append(search_scaling([int(s) for s in args.sizes.split(",") if s], embed_ms))
     print("qa serve…", file=sys.stderr)
     sections += serve_memory()
-    args.out.write_text(render(sections, started, time.perf_counter() - t_start, args.repeats), encoding="utf-8")
+    write(args.out, render(sections, started, time.perf_counter() - t_start, args.repeats))
     print(f"wrote {args.out}", file=sys.stderr)
 
 

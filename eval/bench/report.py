@@ -113,3 +113,30 @@ def render(sections: list[Section], started: str, elapsed: float, repeats: int) 
         if s.extra:
             out += [s.extra, ""]
     return "\n".join(out)
+
+
+SCALE_BLOCK = ("<!-- bench-scale: written by `make bench-scale` -->", "<!-- /bench-scale -->")
+
+
+def scale_block(text: str) -> str:
+    """The section `make bench-scale` wrote into a BENCHMARKS.md text ("" when there is none)."""
+    start, end = SCALE_BLOCK
+    if start in text and end in text:
+        return start + text.split(start, 1)[1].split(end, 1)[0] + end
+    return ""
+
+
+def write(path: Path, text: str, block: str | None = None) -> None:
+    """Writes BENCHMARKS.md atomically: `text` with the scale section, `block` when given, else the one the file
+    holds (`make bench` and `make bench-scale` each rewrite only their own part)."""
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    kept = scale_block(old)
+    if block is None:
+        block = kept
+    elif kept:
+        text = old.replace(kept, "")
+    if kept or block:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    tmp = path.with_suffix(".partial")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
