@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -76,7 +78,10 @@ class LLM(Protocol):
 class LlamaCppLLM:
     """A local GGUF model run by llama-cpp-python; constructed from a path, never downloaded."""
 
-    def __init__(self, path: str | Path, settings: LLMSettings):
+    llm: Any  # llama_cpp.Llama
+
+    def __init__(self, path: str | Path, settings: LLMSettings, alongside: LlamaCppLLM | None = None):
+        """`alongside`: a model of the same file whose weights this one's context shares (loaded once)."""
         path = Path(path)
         ready_to_load(path)
         import llama_cpp
@@ -86,15 +91,17 @@ class LlamaCppLLM:
         self.path = path
         self._first: tuple[int, float] | None = None
         self._llama_cpp = llama_cpp
+        owner = alongside.llm if alongside is not None and alongside.path == path else None
         try:
-            self.llm = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=settings.n_ctx,
-                n_threads=settings.n_threads or os.cpu_count() or 1,
-                seed=settings.seed,
-                flash_attn=settings.flash_attn,
-                verbose=False,
-            )
+            with _sharing(owner):
+                self.llm = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=settings.n_ctx,
+                    n_threads=settings.n_threads or os.cpu_count() or 1,
+                    seed=settings.seed,
+                    flash_attn=settings.flash_attn,
+                    verbose=False,
+                )
         except ValueError as exc:
             raise ModelMissingError(f"cannot load the language model {path}: {exc}") from None
 
@@ -231,7 +238,40 @@ class LlamaCppLLM:
             seed=self.settings.seed,
             stream=True,
         ):
-            yield part["choices"][0]["text"]  # type: ignore[index]  # a stream of chunks, not one completion
+            yield part["choices"][0]["text"]  # a stream of chunks, not one completion
+
+
+_SHARING = threading.Lock()
+
+
+@contextmanager
+def _sharing(owner) -> Iterator[None]:
+    """While a `llama_cpp.Llama` is made inside this block, its model is `owner`'s (a `llama_cpp.Llama`, or None
+    for a model of its own): llama-cpp-python has no argument for it, so the block stands in for the one call
+    that loads the weights (0.3 s and the vocabulary's tables, for a second context on the same file). The
+    stand-in keeps `owner` alive and leaves freeing the model to it."""
+    if owner is None:
+        yield
+        return
+    from llama_cpp import _internals
+
+    class Shared:
+        def __init__(self, **_: object):
+            self.owner = owner
+
+        def __getattr__(self, name: str):
+            return getattr(self.owner._model, name)
+
+        def close(self) -> None:
+            pass
+
+    with _SHARING:
+        loader = _internals.LlamaModel
+        _internals.LlamaModel = Shared  # type: ignore[misc,assignment]
+        try:
+            yield
+        finally:
+            _internals.LlamaModel = loader  # type: ignore[misc]
 
 
 def ready_to_load(path: Path, hint: str | None = None) -> None:

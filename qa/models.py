@@ -131,8 +131,9 @@ def prepare_onnx(settings: Settings, log=print) -> Path | None:
     return export(embedder_path(settings), path)
 
 
-def load_llm(settings: Settings, translation: bool = False) -> LLM:
-    """The model for answers, or for translations (a context, or a model server, of its own)."""
+def load_llm(settings: Settings, translation: bool = False, alongside: LLM | None = None) -> LLM:
+    """The model for answers, or for translations (a context, or a model server, of its own); a context in
+    process shares the weights of `alongside` when that runs the same file."""
     if settings.llm.backend == "openai":
         from qa.llm_openai import GGUFVocabulary, OpenAICompatibleLLM
 
@@ -144,7 +145,7 @@ def load_llm(settings: Settings, translation: bool = False) -> LLM:
         return OpenAICompatibleLLM(llm, GGUFVocabulary(llm_path(settings)))
     from qa.llm import LlamaCppLLM
 
-    return LlamaCppLLM(llm_path(settings), settings.llm)
+    return LlamaCppLLM(llm_path(settings), settings.llm, alongside if isinstance(alongside, LlamaCppLLM) else None)
 
 
 def prepare_defaults(settings: Settings, log=print) -> dict[str, Path]:

@@ -29,3 +29,33 @@ def test_greedy_matches_create_completion_on_real_prompts(default_models, real_d
         reference = "".join(llm._sampled(prompt, 48, ["\n"]))
         assert greedy == reference, q.question
         assert greedy.strip(), q.question
+
+
+def test_a_second_context_on_the_same_weights_answers_as_one_with_its_own(default_models, real_data):
+    """The translation context shares the answering model's weights (loaded once); its outputs are those of
+    a context with weights of its own, and it outlives the model it borrowed from."""
+    import gc
+    from string import Template
+
+    from qa.core.languages import LANGUAGE_NAMES
+    from qa.core.settings import Settings
+    from qa.llm import LlamaCppLLM
+
+    settings = Settings(paths={"data": real_data, "corpus": CORPUS})
+    first = LlamaCppLLM(default_models["llm"], settings.llm)
+    sharing = LlamaCppLLM(default_models["llm"], settings.llm, alongside=first)
+    alone = LlamaCppLLM(default_models["llm"], settings.llm)
+    assert sharing.llm._model.model == first.llm._model.model != alone.llm._model.model
+    assert sharing.llm._ctx.ctx != first.llm._ctx.ctx
+
+    template = Template((settings.paths.prompts / "translate.txt").read_text(encoding="utf-8").rstrip())
+    prompts = [
+        template.substitute(source=LANGUAGE_NAMES["en"], target=LANGUAGE_NAMES["de"], text=text)
+        for text in ("How many registered customers does DiDi serve?", "Who leads the alliance?")
+    ]
+    del first
+    gc.collect()
+    for prompt in prompts:
+        texts = ["".join(llm.stream(prompt, 32, ["\n"])) for llm in (sharing, alone)]
+        assert texts[0] == texts[1] and texts[0].strip()
+        assert sharing._first == alone._first  # the first token's logit, to the bit
