@@ -138,7 +138,9 @@ class IndexBuilder:
 
         data = IndexData()
         vectors: list[np.ndarray] = []
-        rows = {c.chunk_id: i for i, c in enumerate(old.chunks)}
+        rows: dict[str, list[int]] = {}  # each document's chunks' rows, in order: one pass, not one per document
+        for i, c in enumerate(old.chunks):
+            rows.setdefault(c.doc_id, []).append(i)
         for doc_id in keep:
             self._carry(old, doc_id, rows, data, vectors)
         read = []
@@ -192,7 +194,7 @@ class IndexBuilder:
         doc_id: str,
         exc: IngestError,
         old: IndexData,
-        rows: dict[str, int],
+        rows: dict[str, list[int]],
         data: IndexData,
         vectors: list[np.ndarray],
         report: IndexReport,
@@ -203,12 +205,14 @@ class IndexBuilder:
             cls._carry(old, doc_id, rows, data, vectors)
 
     @staticmethod
-    def _carry(old: IndexData, doc_id: str, rows: dict[str, int], data: IndexData, vectors: list[np.ndarray]) -> None:
+    def _carry(
+        old: IndexData, doc_id: str, rows: dict[str, list[int]], data: IndexData, vectors: list[np.ndarray]
+    ) -> None:
         assert old.chunk_vectors is not None, "an index read from disk has its vectors"
-        chunks = [c for c in old.chunks if c.doc_id == doc_id]
+        mine = rows.get(doc_id, [])
         data.documents[doc_id] = old.documents[doc_id]
-        data.chunks.extend(chunks)
-        vectors.append(old.chunk_vectors[[rows[c.chunk_id] for c in chunks]])
+        data.chunks.extend(old.chunks[i] for i in mine)
+        vectors.append(old.chunk_vectors[mine])
         data.sentence_vectors[doc_id] = old.sentence_vectors[doc_id]
 
 
