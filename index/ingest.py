@@ -66,12 +66,18 @@ def load_catalog(corpus: Path) -> dict[str, CatalogEntry]:
     return catalog
 
 
+def corpus_folder(corpus: Path) -> Path:
+    """`corpus`, or an error naming it when it is not a folder."""
+    if not corpus.is_dir():
+        raise IngestError(f"{corpus}: no such folder", hint="create it and put articles (.txt, .md, .html, .pdf) in it")
+    return corpus
+
+
 def corpus_files(corpus: Path, extensions: tuple[str, ...], follow_symlinks: bool = False) -> list[Path]:
     """The article files under `corpus`, sorted; hidden files and folders are skipped, and so are the folders of a
     saved page's parts, and a link to a file outside the corpus folder unless `follow_symlinks` (the corpus is
     a boundary: a server shows what is in it)."""
-    if not corpus.is_dir():
-        raise IngestError(f"{corpus}: no such folder", hint="create it and put articles (.txt, .md, .html, .pdf) in it")
+    corpus_folder(corpus)
     root = corpus.resolve()
     found = []
     for path in corpus.rglob("*"):

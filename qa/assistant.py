@@ -21,7 +21,7 @@ import numpy as np
 from index.budget import FileBudget
 from index.builder import IndexBuilder, IndexReport, Progress
 from index.embed import Embedder
-from index.ingest import Ingestor, corpus_files
+from index.ingest import Ingestor, corpus_folder
 from index.language import detect_language
 from index.store import IndexStore, LoadedIndex, manifest_json
 from qa import answer_types, models
@@ -103,7 +103,7 @@ class Assistant:
     # -- indexing ----------------------------------------------------------------------
     def index(self, corpus: Path | None = None, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
         corpus = Path(corpus or self.settings.paths.corpus)
-        corpus_files(corpus, self.settings.ingest.extensions, True)  # a missing folder is named before models load
+        corpus_folder(corpus)  # a missing folder is named before models load
         with self._lock:
             return self._index_locked(corpus, rebuild, progress)
 
