@@ -3,7 +3,7 @@
 import re
 
 from eval import scale, xquad
-from eval.bench.report import SCALE_BLOCK, write
+from eval.bench.report import SCALE_BLOCK, write, write_scale
 from index.formats import extract_bytes
 
 
@@ -54,14 +54,14 @@ def test_bench_and_bench_scale_each_rewrite_only_their_part(tmp_path):
     path = tmp_path / "BENCHMARKS.md"
     write(path, "# Benchmarks\n\nfirst run\n")
     block = f"{SCALE_BLOCK[0]}\n## At scale\n\n10,000 articles\n{SCALE_BLOCK[1]}"
-    write(path, path.read_text(), block)
+    write_scale(path, block)
     assert path.read_text().count("## At scale") == 1 and "first run" in path.read_text()
 
     write(path, "# Benchmarks\n\nsecond run\n")  # make bench: its own text, the scale section kept
     text = path.read_text()
     assert "second run" in text and "first run" not in text and "10,000 articles" in text
 
-    write(path, text, block.replace("10,000", "100,000"))  # make bench-scale: the section replaced
+    write_scale(path, block.replace("10,000", "100,000"))  # make bench-scale: the section replaced
     text = path.read_text()
     assert "100,000 articles" in text and "10,000 articles" not in text and "second run" in text
     assert text.count(SCALE_BLOCK[0]) == 1

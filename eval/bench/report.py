@@ -126,17 +126,24 @@ def scale_block(text: str) -> str:
     return ""
 
 
-def write(path: Path, text: str, block: str | None = None) -> None:
-    """Writes BENCHMARKS.md atomically: `text` with the scale section, `block` when given, else the one the file
-    holds (`make bench` and `make bench-scale` each rewrite only their own part)."""
-    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+def write(path: Path, text: str) -> None:
+    """`make bench`: BENCHMARKS.md becomes `text`, keeping the section `make bench-scale` wrote."""
+    kept = scale_block(_read(path))
+    _replace(path, text.rstrip("\n") + "\n\n" + kept + "\n" if kept else text)
+
+
+def write_scale(path: Path, block: str) -> None:
+    """`make bench-scale`: BENCHMARKS.md with its scale section replaced by `block` (or added at the end)."""
+    old = _read(path)
     kept = scale_block(old)
-    if block is None:
-        block = kept
-    elif kept:
-        text = old.replace(kept, "")
-    if kept or block:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    _replace(path, (old.replace(kept, "") if kept else old).rstrip("\n") + "\n\n" + block + "\n")
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def _replace(path: Path, text: str) -> None:
     tmp = path.with_suffix(".partial")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from eval.bench import ROOT
-from eval.bench.report import SCALE_BLOCK, fmt, peak_rss_mb, write
+from eval.bench.report import SCALE_BLOCK, fmt, peak_rss_mb, write_scale
 
 SUITES = ("seed", "xquad")
 ADDED = 100
@@ -165,8 +165,7 @@ def run(articles: int, baseline: bool, out: Path) -> None:
             SCALE_BLOCK[1],
         ]
     )
-    old = out.read_text(encoding="utf-8") if out.is_file() else ""
-    write(out, old, block)
+    write_scale(out, block)
     print(f"wrote the scale section of {out}", file=sys.stderr)
 
 
