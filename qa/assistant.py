@@ -234,7 +234,9 @@ class Assistant:
         """Translation runs in a context of its own: sharing the answering context would evict the answer
         prompt's cached prefix (instructions and worked examples) at every question."""
         if self._translator is None:
-            llm = self.llm if self._llm_injected else models.load_llm(self.settings, True, alongside=self.llm)
+            llm = (
+                self.llm if self._llm_injected else models.load_llm(self.settings, translation=True, alongside=self.llm)
+            )
             self._translator = Translator(llm, self.settings.paths.prompts)
         return self._translator
 

@@ -249,10 +249,8 @@ def _sharing(owner) -> Iterator[None]:
     """While a `llama_cpp.Llama` is made inside this block, its model is `owner`'s (a `llama_cpp.Llama`, or None
     for a model of its own): llama-cpp-python has no argument for it, so the block stands in for the one call
     that loads the weights (0.3 s and the vocabulary's tables, for a second context on the same file). The
-    stand-in keeps `owner` alive and leaves freeing the model to it."""
-    if owner is None:
-        yield
-        return
+    stand-in keeps `owner` alive and leaves freeing the model to it. Every model is made under one lock, so that
+    one made alone in another thread never meets the stand-in."""
     from llama_cpp import _internals
 
     class Shared:
@@ -266,6 +264,9 @@ def _sharing(owner) -> Iterator[None]:
             pass
 
     with _SHARING:
+        if owner is None:
+            yield
+            return
         loader = _internals.LlamaModel
         _internals.LlamaModel = Shared  # type: ignore[misc,assignment]
         try:
