@@ -34,6 +34,7 @@ class IndexReport:
     unchanged: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     rebuilt: bool = False
+    moved: bool = False  # to the configured search backend, nothing embedded again
     written: bool = False
     chunks: int = 0
 
@@ -41,7 +42,7 @@ class IndexReport:
 def chunker_identity(ingest: IngestSettings, chunking: ChunkSettings, vectors: VectorSettings | None = None) -> dict:
     """What, besides the embedder, decides an index's contents: a change rebuilds it."""
     return {
-        "vectors": (vectors or VectorSettings()).model_dump(),
+        "vectors": (vectors or VectorSettings()).model_dump(include={"kind", "flat_max", "min_recall"}),
         "ingest_version": INGEST_VERSION,
         "chunk_tokens": chunking.chunk_tokens,
         "overlap_tokens": chunking.overlap_tokens,
@@ -73,15 +74,15 @@ class IndexBuilder:
             report.rebuilt = True
             return None
         try:
-            loaded = self.store.load()
-            loaded.check_embedder(self.embedder_id)
+            manifest, data = self.store.load_data()
         except (IndexMismatchError, IndexCorruptError):
             report.rebuilt = True
             return None
-        if loaded.manifest.chunker != self.chunker_id:
+        if manifest.embedder != self.embedder_id or manifest.chunker != self.chunker_id:
             report.rebuilt = True
             return None
-        return loaded.data
+        report.moved = not self.store.holds(manifest)
+        return data
 
     def run(self, corpus: Path, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
         report = IndexReport()
@@ -93,7 +94,11 @@ class IndexBuilder:
             ]
             if not rebuild and self.store.exists():
                 manifest = self.store.read_manifest()
-                if manifest.embedder == self.embedder_id and manifest.chunker == self.chunker_id:
+                if (
+                    self.store.holds(manifest)
+                    and manifest.embedder == self.embedder_id
+                    and manifest.chunker == self.chunker_id
+                ):
                     if self._nothing_changed(files, manifest, report):
                         return report
                     report.unchanged.clear()
@@ -183,7 +188,7 @@ class IndexBuilder:
         dim = self.embedder_id.dim
         data.chunk_vectors = np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)
         report.chunks = len(data.chunks)
-        if report.added or report.updated or report.removed or report.rebuilt:
+        if report.added or report.updated or report.removed or report.rebuilt or report.moved:
             self.store.write(data, self.embedder_id, self.chunker_id)
             report.written = True
         return report

@@ -15,9 +15,11 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
+from index import milvus
 from index.lexical import LexicalIndex
 from index.vectors import FaissStore
 from qa.core.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError, QAError
@@ -39,12 +41,24 @@ class IndexData:
     copies: dict[str, str] = field(default_factory=dict)  # doc_id → its group's representative (index.copies)
 
 
+class DenseSearch(Protocol):
+    def __len__(self) -> int: ...
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class LexicalSearch(Protocol):
+    def search(self, query: str, k: int, rows: np.ndarray | None = None) -> list[tuple[int, float]]: ...
+
+
 @dataclass
 class LoadedIndex:
+    """`dense` and `lexical` rank chunk rows: FAISS and bm25s in this process, or a Milvus collection."""
+
     manifest: Manifest
     data: IndexData
-    dense: FaissStore
-    lexical: LexicalIndex
+    dense: DenseSearch
+    lexical: LexicalSearch
 
     def check_embedder(self, identity: EmbedderIdentity) -> None:
         built = self.manifest.embedder
@@ -214,6 +228,26 @@ class IndexStore:
             raise IndexCorruptError(f"{self.manifest_path} is damaged: {exc}") from None
 
     def load(self) -> LoadedIndex:
+        manifest, data = self.load_data()
+        chunks = len(data.chunks)
+        if not self.holds(manifest):
+            raise IndexMismatchError(
+                f"the index at {self.root} is searched by {_engine(manifest)}, but {_configured(self.vectors)} "
+                "is configured",
+                hint="run `qa index` to move it (nothing is embedded again)",
+            )
+        if "milvus" in manifest.files:
+            return LoadedIndex(manifest, data, *self._open_milvus(manifest, chunks))
+        try:
+            dense = FaissStore.load(self.root / manifest.files["dense"])
+        except (OSError, KeyError, RuntimeError) as exc:
+            raise IndexCorruptError(f"the index at {self.root} is incomplete or damaged: {exc}") from None
+        if len(dense) != chunks:
+            raise IndexCorruptError(f"the index at {self.root} has mismatched file sizes")
+        return LoadedIndex(manifest, data, dense, LexicalIndex([c.text for c in data.chunks]))
+
+    def load_data(self) -> tuple[Manifest, IndexData]:
+        """What the index holds, without the means to search it (enough to update it)."""
         manifest = self.read_manifest()
         files = {k: self.root / v for k, v in manifest.files.items()}
         try:
@@ -224,7 +258,6 @@ class IndexStore:
                 chunks = [_chunk_from_json(json.loads(line), documents) for line in fh]
             chunk_vectors = np.load(files["chunk_vectors"])
             flat = np.load(files["sentence_vectors"])
-            dense = FaissStore.load(files["dense"])
         except (OSError, KeyError, TypeError, ValueError, json.JSONDecodeError, RuntimeError) as exc:
             raise IndexCorruptError(f"the index at {self.root} is incomplete or damaged: {exc}") from None
         sentence_vectors, row = {}, 0
@@ -232,11 +265,24 @@ class IndexStore:
             n = len(doc.sentences)
             sentence_vectors[doc.doc_id] = flat[row : row + n]
             row += n
-        if row != len(flat) or len(chunks) != len(chunk_vectors) or len(dense) != len(chunks):
+        if row != len(flat) or len(chunks) != len(chunk_vectors):
             raise IndexCorruptError(f"the index at {self.root} has mismatched file sizes")
         copies = {d: info.copy_of for d, info in manifest.documents.items() if info.copy_of}
-        data = IndexData(documents, chunks, chunk_vectors, sentence_vectors, copies)
-        return LoadedIndex(manifest, data, dense, LexicalIndex([c.text for c in chunks]))
+        return manifest, IndexData(documents, chunks, chunk_vectors, sentence_vectors, copies)
+
+    def _open_milvus(self, manifest: Manifest, chunks: int) -> tuple[DenseSearch, LexicalSearch]:
+        client = milvus.connect(self.vectors, self.root)
+        return milvus.open_collection(client, manifest.files["milvus"], chunks, int(manifest.files["milvus_nprobe"]))
+
+    def holds(self, manifest: Manifest) -> bool:
+        """Whether the index is searched where the settings say (FAISS here, or this Milvus collection)."""
+        if self.vectors.backend == "faiss":
+            return "dense" in manifest.files
+        name = manifest.files.get("milvus", "")
+        return (
+            manifest.files.get("milvus_uri") == self.vectors.uri
+            and milvus.generation_of(self.vectors, name) == manifest.generation
+        )
 
     @contextmanager
     def lock(self):
@@ -254,21 +300,24 @@ class IndexStore:
         outdated manifest is replaced (its generation's files are removed with the others)."""
         self.root.mkdir(parents=True, exist_ok=True)
         dim = embedder.dim
-        old_gen = 0
+        old: Manifest | None = None
         if self.exists():
             try:
-                old_gen = self.read_manifest().generation
+                old = self.read_manifest()
             except QAError:
-                old_gen = 0
-        gen = max(old_gen, int(time.time() * 1000)) + 1
+                old = None
+        gen = max(old.generation if old else 0, int(time.time() * 1000)) + 1
         docs = [data.documents[k] for k in sorted(data.documents)]
         files = {
             "documents": f"documents-{gen}.jsonl",
             "chunks": f"chunks-{gen}.jsonl",
             "chunk_vectors": f"chunk_vectors-{gen}.npy",
             "sentence_vectors": f"sentence_vectors-{gen}.npy",
-            "dense": f"dense-{gen}.faiss",
         }
+        client = milvus.connect(self.vectors, self.root) if self.vectors.backend == "milvus" else None
+        collection = milvus.collection_name(self.vectors, gen)
+        if client is None:
+            files["dense"] = f"dense-{gen}.faiss"
         p = {k: self.root / v for k, v in files.items()}
         tmp = self.root / f"{MANIFEST}.{gen}.tmp"
         try:
@@ -284,7 +333,11 @@ class IndexStore:
             parts = [data.sentence_vectors[d.doc_id] for d in docs]
             flat = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, dim), np.float32)
             _fsync_save(p["sentence_vectors"], flat)
-            FaissStore.build(chunk_vectors, self.vectors).save(p["dense"])
+            if client is None:
+                FaissStore.build(chunk_vectors, self.vectors).save(p["dense"])
+            else:
+                nprobe = milvus.build(client, collection, [c.text for c in data.chunks], chunk_vectors, self.vectors)
+                files |= {"milvus": collection, "milvus_uri": self.vectors.uri, "milvus_nprobe": str(nprobe)}
             per_doc = Counter(c.doc_id for c in data.chunks)
             manifest = Manifest(
                 schema_version=SCHEMA_VERSION,
@@ -311,12 +364,27 @@ class IndexStore:
         except OSError as exc:  # a full disk, a read-only folder
             for path in [*p.values(), tmp]:
                 path.unlink(missing_ok=True)
+            if client is not None:
+                milvus.drop(client, collection)
             raise IndexWriteError(
                 f"{self.root}: the index could not be written ({exc}); the previous one is kept"
             ) from None
         _fsync_dir(self.root)
         self._remove_other_generations(set(files.values()))
+        if client is not None:
+            milvus.drop_other_generations(client, self.vectors, collection)
+        if old is not None and old.files.get("milvus", collection) != collection:
+            self._drop_milvus_of(old)
         return manifest
+
+    def _drop_milvus_of(self, old: Manifest) -> None:
+        """Moved off Milvus (or to another one): the collections it held for this index go."""
+        was = self.vectors.model_copy(update={"uri": old.files.get("milvus_uri", "")})
+        try:
+            client = milvus.connect(was, self.root)
+        except QAError:
+            return  # a server gone away keeps what it held; nothing here depends on it
+        milvus.drop(client, old.files["milvus"])
 
     def _remove_other_generations(self, keep: set[str]) -> None:
         for path in self.root.iterdir():
@@ -330,3 +398,13 @@ class IndexStore:
                 "dense",
             } or path.name.endswith(".tmp"):
                 path.unlink(missing_ok=True)
+
+
+def _engine(manifest: Manifest) -> str:
+    if "milvus" in manifest.files:
+        return f"Milvus collection {manifest.files['milvus']} at {manifest.files.get('milvus_uri') or 'milvus-lite'}"
+    return "FAISS"
+
+
+def _configured(vectors: VectorSettings) -> str:
+    return "FAISS" if vectors.backend == "faiss" else f"Milvus ({vectors.uri or 'milvus-lite'})"

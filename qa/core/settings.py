@@ -121,6 +121,28 @@ class VectorSettings(_Section):
         le=1.0,
         description="Recall@10 against exact search an ivf index is calibrated to when it is built.",
     )
+    backend: Literal["faiss", "milvus"] = Field(
+        "faiss",
+        description="Where chunks are searched (dense and BM25): FAISS and bm25s in this process, or a Milvus "
+        "collection (`pip install 'qa-assistant[milvus]'`). `qa index` moves an index to the configured backend "
+        "without embedding anything again.",
+    )
+    uri: str = Field(
+        "",
+        description="Milvus: a server such as http://10.0.0.5:19530, or a milvus-lite file; empty means the "
+        "milvus-lite file milvus.db in the index folder.",
+    )
+    token: str = Field("", description="Milvus: `user:password` or an API key, if the server asks for one.")
+    collection: str = Field(
+        "qa_chunks",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$",
+        description="Milvus: the prefix of this index's collections (one per generation); give each index "
+        "sharing a server its own.",
+    )
+
+    def engine(self) -> dict:
+        """What decides how chunks are searched, as the manifest records it (never the token)."""
+        return {"backend": self.backend, "uri": self.uri, "collection": self.collection}
 
 
 class EmbedderSettings(_Section):
