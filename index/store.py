@@ -232,7 +232,7 @@ class IndexStore:
         chunks = len(data.chunks)
         if not self.holds(manifest):
             raise IndexMismatchError(
-                f"the index at {self.root} is searched by {_engine(manifest)}, but {_configured(self.vectors)} "
+                f"the index at {self.root} is searched by {engine_of(manifest)}, but {_configured(self.vectors)} "
                 "is configured",
                 hint="run `qa index` to move it (nothing is embedded again)",
             )
@@ -400,7 +400,8 @@ class IndexStore:
                 path.unlink(missing_ok=True)
 
 
-def _engine(manifest: Manifest) -> str:
+def engine_of(manifest: Manifest) -> str:
+    """Where the index is searched, for a reader."""
     if "milvus" in manifest.files:
         return f"Milvus collection {manifest.files['milvus']} at {manifest.files.get('milvus_uri') or 'milvus-lite'}"
     return "FAISS"

@@ -23,7 +23,7 @@ from index.builder import IndexBuilder, IndexReport, Progress
 from index.embed import Embedder
 from index.ingest import Ingestor, corpus_folder
 from index.language import detect_language
-from index.store import IndexStore, LoadedIndex, manifest_json
+from index.store import IndexStore, LoadedIndex, engine_of, manifest_json
 from qa import answer_types, models
 from qa.core.errors import EmptyQuestionError, IndexMissingError, IngestError, QuestionTooLongError
 from qa.core.records import EVERYTHING, Answer, Chunk, Citation, Conversation, Document, EmbedderIdentity, Scope, Turn
@@ -335,8 +335,10 @@ class Assistant:
             "llm": str(models.llm_path(s)),
         }
         if self.store.exists():
-            manifest = manifest_json(self.store.read_manifest())
+            read = self.store.read_manifest()
+            manifest = manifest_json(read)
             out["indexed"] = {k: manifest[k] for k in ("written_at", "embedder", "counts", "documents")}
+            out["indexed"]["search"] = engine_of(read)
         else:
             out["indexed"] = None
         return out

@@ -93,7 +93,10 @@ def index(
         f"{len(report.removed)} removed",
         f"{len(report.unchanged)} unchanged",
     ]
-    typer.echo(("rebuilt: " if report.rebuilt else "") + ", ".join(parts) + f"; {report.chunks} chunks")
+    moved = (
+        f"moved to {'Milvus' if assistant.settings.vectors.backend == 'milvus' else 'FAISS'}: " if report.moved else ""
+    )
+    typer.echo(("rebuilt: " if report.rebuilt else moved) + ", ".join(parts) + f"; {report.chunks} chunks")
     for _, message in report.failed:
         typer.echo(f"error: {message}", err=True)
     if report.failed:
@@ -319,7 +322,7 @@ def info(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     c = indexed["counts"]
     typer.echo(
         f"indexed    {c['documents']} documents, {c['chunks']} chunks, {c['sentences']} sentences "
-        f"at {indexed['written_at']} with {indexed['embedder']['name']}"
+        f"at {indexed['written_at']} with {indexed['embedder']['name']}, searched by {indexed['search']}"
     )
     for doc_id, d in indexed["documents"].items():
         typer.echo(f"  {doc_id}  [{d['language']}]  {d['title']}")

@@ -128,6 +128,7 @@ def test_info_describes_the_index(assistant):
     info = assistant.info()
     assert info["indexed"]["counts"]["documents"] == 3
     assert info["indexed"]["documents"]["002_2f609247c276f3f8.txt"]["language"] == "de"
+    assert info["indexed"]["search"] == "FAISS"
 
 
 def test_an_empty_question_is_a_clear_error_for_every_caller(assistant, fake_llm):

@@ -147,3 +147,40 @@ def test_a_milvus_lite_index_open_elsewhere_is_named_with_what_to_do(tmp_path, c
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_an_assistant_answers_from_milvus_and_says_where_it_searches(settings, fake_llm):
+    from qa.assistant import Assistant
+
+    on_faiss = Assistant(settings, embedder=KeywordEmbedder(), llm=fake_llm)
+    on_faiss.index()
+    before = on_faiss.ask("How many registered customers does DiDi serve?")
+    moved = settings.model_copy(update={"vectors": MILVUS})
+    assistant = Assistant(moved, embedder=KeywordEmbedder(), llm=fake_llm)
+    with pytest.raises(IndexMismatchError):
+        assistant.ask("How many registered customers does DiDi serve?")
+    assert assistant.index().moved
+    after = assistant.ask("How many registered customers does DiDi serve?")
+    assert after.text == before.text and after.citations == before.citations and after.citations
+    assert assistant.info()["indexed"]["search"].startswith("Milvus collection qa_chunks_")
+
+
+def test_a_large_collection_is_an_inverted_file_calibrated_to_the_recall_asked(tmp_path):
+    from index.vectors import NumpyStore, probe_queries, recall_at
+
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(40, 32))
+    vectors = (centres[rng.integers(0, 40, 3000)] + 0.3 * rng.normal(size=(3000, 32))).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    settings = VectorSettings(backend="milvus", kind="ivf", min_recall=0.9)
+    client = milvus.connect(settings, tmp_path)
+    nprobe = milvus.build(client, "qa_chunks_7", ["a b"] * len(vectors), vectors, settings)
+    nlist = int(4 * np.sqrt(3000))
+    assert 1 <= nprobe <= nlist
+    dense, _ = milvus.open_collection(client, "qa_chunks_7", len(vectors), nprobe)
+    queries = probe_queries(vectors, 100, seed=5)
+    exact = NumpyStore(vectors).search(queries, 10)[1]
+    assert recall_at(dense.search(queries, 10)[1], exact) >= 0.85
+    if nprobe > 1:
+        dense.nprobe = 1
+        assert recall_at(dense.search(queries, 10)[1], exact) < 0.999

@@ -65,3 +65,23 @@ def test_bench_and_bench_scale_each_rewrite_only_their_part(tmp_path):
     text = path.read_text()
     assert "100,000 articles" in text and "10,000 articles" not in text and "second run" in text
     assert text.count(SCALE_BLOCK[0]) == 1
+
+
+def test_the_milvus_part_is_replaced_inside_the_scale_section(tmp_path):
+    import pytest
+
+    from eval.bench.report import MILVUS_PART, write_scale_part
+
+    path = tmp_path / "BENCHMARKS.md"
+    write(path, "# Benchmarks\n\nfirst run\n")
+    part = f"{MILVUS_PART[0]}\nMilvus run 1\n{MILVUS_PART[1]}"
+    with pytest.raises(ValueError, match="no scale section"):
+        write_scale_part(path, part)
+    write_scale(path, f"{SCALE_BLOCK[0]}\n## At scale\n\n10,000 articles\n{SCALE_BLOCK[1]}")
+    write_scale_part(path, part)
+    write_scale_part(path, part.replace("run 1", "run 2"))
+    text = path.read_text()
+    assert "Milvus run 2" in text and "Milvus run 1" not in text and "10,000 articles" in text
+    assert text.index(SCALE_BLOCK[0]) < text.index("Milvus run 2") < text.index(SCALE_BLOCK[1])
+    write(path, "# Benchmarks\n\nsecond run\n")
+    assert "Milvus run 2" in path.read_text()

@@ -139,6 +139,24 @@ def write_scale(path: Path, block: str) -> None:
     _replace(path, (old.replace(kept, "") if kept else old).rstrip("\n") + "\n\n" + block + "\n")
 
 
+MILVUS_PART = ("<!-- bench-scale milvus -->", "<!-- /bench-scale milvus -->")
+
+
+def write_scale_part(path: Path, part: str) -> None:
+    """The Milvus part of the scale section replaced by `part` (which starts and ends with `MILVUS_PART`), the
+    rest of the section kept; raises ValueError when there is no scale section to put it in."""
+    old = _read(path)
+    block = scale_block(old)
+    if not block:
+        raise ValueError(f"{path} has no scale section yet: run `make bench-scale` first")
+    start, end = MILVUS_PART
+    if start in block and end in block:
+        new = block.split(start, 1)[0] + part + block.split(end, 1)[1]
+    else:
+        new = block.replace(SCALE_BLOCK[1], "\n" + part + "\n" + SCALE_BLOCK[1])
+    _replace(path, old.replace(block, new))
+
+
 def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8") if path.is_file() else ""
 

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from eval.bench import ROOT
-from eval.bench.report import SCALE_BLOCK, fmt, peak_rss_mb, write_scale
+from eval.bench.report import MILVUS_PART, SCALE_BLOCK, fmt, peak_rss_mb, write_scale, write_scale_part
 
 SUITES = ("seed", "xquad")
 ADDED = 100
@@ -58,10 +58,15 @@ def _qa(*args: str, env: dict[str, str]) -> tuple[float, float, str]:
     return seconds, usage.ru_maxrss / 1024, out
 
 
-def _child(*args: str) -> dict:
+def _child(*args: str, env: dict[str, str] | None = None) -> dict:
     """This module in a new process (`answers` or `baseline`): its JSON result."""
     proc = subprocess.run(
-        [sys.executable, "-m", "eval.bench.scale", *args], capture_output=True, text=True, cwd=ROOT, check=False
+        [sys.executable, "-m", "eval.bench.scale", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        env=env,
     )
     if proc.returncode:
         raise SystemExit(f"eval.bench.scale {args[0]} failed:\n{proc.stderr[-3000:]}")
@@ -123,6 +128,7 @@ def run(articles: int, baseline: bool, out: Path) -> None:
     print("answers over the archive…", file=sys.stderr)
     answers = _child("answers", str(data), str(corpus))
     plain = _child("baseline") if baseline else None
+    milvus = milvus_part(data, corpus, env, answers)
     rows = [
         ("articles (generated + the suites' own)", f"{articles:,} + {n_files - articles}"),
         ("chunks", f"{chunks:,}"),
@@ -162,11 +168,63 @@ def run(articles: int, baseline: bool, out: Path) -> None:
             + (" in the same run." if plain else " (not measured in this run: --no-baseline)."),
             "",
             *scores,
+            "",
+            milvus,
             SCALE_BLOCK[1],
         ]
     )
     write_scale(out, block)
     print(f"wrote the scale section of {out}", file=sys.stderr)
+
+
+def milvus_part(data: Path, corpus: Path, env: dict[str, str], on_faiss: dict | None = None) -> str:
+    """The archive's index moved to Milvus (milvus-lite) and both suites asked over it, against FAISS in the
+    same run; the index is moved back to FAISS afterwards."""
+    if on_faiss is None:
+        _qa("index", env=env)
+        on_faiss = _child("answers", str(data), str(corpus))
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    to_milvus = {**env, "QA_VECTORS__BACKEND": "milvus"}
+    print("moving the index to Milvus…", file=sys.stderr)
+    move_s, move_mb, _ = _qa("index", env=to_milvus)
+    size = _size_mb(data / "index" / "milvus.db")
+    unchanged_s, _, _ = _qa("index", env=to_milvus)
+    print("answers over Milvus…", file=sys.stderr)
+    on_milvus = _child("answers", str(data), str(corpus), env={**os.environ, "QA_VECTORS__BACKEND": "milvus"})
+    back_s, _, _ = _qa("index", env=env)
+    rows = [
+        ("`qa index` moving the index to Milvus (nothing embedded again)", f"{fmt(move_s)} s, peak {fmt(move_mb)} MB"),
+        ("Milvus collection on disk (milvus-lite)", f"{fmt(size)} MB"),
+        ("`qa index` on the unchanged corpus, on Milvus", f"{fmt(unchanged_s)} s"),
+        ("`qa index` moving it back to FAISS", f"{fmt(back_s)} s"),
+        (
+            "peak memory of the answering process: Milvus / FAISS",
+            f"{fmt(on_milvus['peak_mb'])} / {fmt(on_faiss['peak_mb'])} MB",
+        ),
+    ]
+    scores = ["| suite | figure | Milvus | FAISS | difference |", "| --- | --- | --- | --- | --- |"]
+    for suite in SUITES:
+        for key, name in SHOWN:
+            a, b = on_milvus["suites"][suite].get(key), on_faiss["suites"][suite].get(key)
+            diff = f"{a - b:+.3f}" if a is not None and b is not None else ""
+            scores.append(f"| {suite} | {name} | {_v(a)} | {_v(b)} | {diff} |")
+    return "\n".join(
+        [
+            MILVUS_PART[0],
+            "### The same archive on Milvus",
+            "",
+            f'Measured {started}: the index above moved to Milvus (`vectors.backend = "milvus"`, milvus-lite in '
+            "the index folder) by `qa index`, and both suites' questions asked over it, against the same questions "
+            "over FAISS in the same run (`python -m eval.bench.scale milvus` redoes this part alone).",
+            "",
+            "| figure | value |",
+            "| --- | --- |",
+            *(f"| {a} | {b} |" for a, b in rows),
+            "",
+            *scores,
+            MILVUS_PART[1],
+        ]
+    )
 
 
 def _v(x) -> str:
@@ -212,7 +270,7 @@ def baseline() -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m eval.bench.scale", description=__doc__.split("\n\n")[0])
-    parser.add_argument("step", nargs="?", choices=("all", "answers", "baseline"), default="all")
+    parser.add_argument("step", nargs="?", choices=("all", "answers", "baseline", "milvus"), default="all")
     parser.add_argument("data", nargs="?", type=Path)
     parser.add_argument("corpus", nargs="?", type=Path)
     parser.add_argument("--articles", type=int, default=10_000)
@@ -223,6 +281,12 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(answers(args.data, args.corpus)))
     elif args.step == "baseline":
         print(json.dumps(baseline()))
+    elif args.step == "milvus":
+        data = ROOT / ".qa" / "bench" / f"scale-{args.articles}"
+        corpus = corpus_for(args.articles, data)
+        env = {**os.environ, "QA_PATHS__DATA": str(data), "QA_PATHS__CORPUS": str(corpus)}
+        write_scale_part(args.out, milvus_part(data, corpus, env))
+        print(f"wrote the Milvus part of the scale section of {args.out}", file=sys.stderr)
     else:
         run(args.articles, args.baseline, args.out)
 
