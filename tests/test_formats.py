@@ -222,3 +222,30 @@ def test_an_address_from_schema_org_data_in_any_shape(block, url):
     from index.formats import _linked_data_url
 
     assert _linked_data_url(f'<script type="application/ld+json">{block}</script>') == url
+
+
+def test_the_corpus_listing_skips_hidden_files_asset_folders_and_links_out(tmp_path, caplog):
+    import os
+
+    from index.ingest import corpus_files
+
+    corpus, outside = tmp_path / "corpus", tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    (outside / "o.txt").write_text("x")
+    (outside / "sub" / "s.txt").write_text("x")
+    for rel in ["a.txt", "B.MD", "n/b.txt", "n/m/c.html", ".h/x.txt", "n/.y.txt", "Page.html", "Page_files/f.html",
+                "Page_files/deep/g.txt", "n/P.htm", "n/P_files/q.txt", "x.pdf", "y.json", "z_files/ok.txt",
+                "folder.txt/inner.txt"]:
+        (corpus / rel).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / rel).write_text("x")
+    os.symlink(outside / "o.txt", corpus / "link_out.txt")
+    os.symlink(corpus / "a.txt", corpus / "n" / "link_in.txt")
+    os.symlink(outside / "sub", corpus / "dirlink")
+    os.symlink(corpus / "missing.txt", corpus / "broken.txt")
+    extensions = (".txt", ".md", ".html", ".htm", ".pdf")
+    inside = ["B.MD", "Page.html", "a.txt", "folder.txt/inner.txt", "n/P.htm", "n/b.txt", "n/link_in.txt",
+              "n/m/c.html", "x.pdf", "z_files/ok.txt"]
+    assert [p.relative_to(corpus).as_posix() for p in corpus_files(corpus, extensions)] == inside
+    assert "link_out.txt: skipped, a link to" in caplog.text
+    followed = [p.relative_to(corpus).as_posix() for p in corpus_files(corpus, extensions, follow_symlinks=True)]
+    assert followed == sorted([*inside, "link_out.txt"])
