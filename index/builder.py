@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from index.budget import FileBudget
-from index.copies import copy_groups
+from index.copies import copy_groups, signatures
 from index.embed import Embedder
 from index.ingest import CatalogEntry, Ingestor, load_catalog, sha256_of
 from index.store import IndexData, IndexStore
@@ -184,7 +184,8 @@ class IndexBuilder:
         if progress:
             progress(len(read), len(read), "")
 
-        data.copies = copy_groups(data.documents, self.ingestor.settings.copy_threshold)
+        data.signatures.update(signatures(doc for d, doc in data.documents.items() if d not in data.signatures))
+        data.copies = copy_groups(data.documents, self.ingestor.settings.copy_threshold, data.signatures)
         dim = self.embedder_id.dim
         data.chunk_vectors = np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)
         report.chunks = len(data.chunks)
@@ -219,6 +220,8 @@ class IndexBuilder:
         data.chunks.extend(old.chunks[i] for i in mine)
         vectors.append(old.chunk_vectors[mine])
         data.sentence_vectors[doc_id] = old.sentence_vectors[doc_id]
+        if doc_id in old.signatures:
+            data.signatures[doc_id] = old.signatures[doc_id]
 
 
 def _sha256_or_none(path: Path, entry: CatalogEntry | None) -> str | None:

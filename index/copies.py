@@ -9,13 +9,17 @@ passage per group and names the others as "also reported by".
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+
+import numpy as np
 
 from qa.core.records import Document
 
 SHINGLE_WORDS = 5
 PASSAGE_WORDS = 2  # sentences are short: their shingles are word pairs
 NUM_PERM = 128
+SCHEME = "affine32"
+SIGNATURES = "signatures_v1"  # the index's file of stored signatures; a new name when shingles or hashing change
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
 _WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")  # a word, or one character of a script written without spaces
 
@@ -36,17 +40,33 @@ def article_text(doc: Document) -> str:
     return "\n\n".join(doc.text[r.start : r.end] for r in doc.regions) if doc.regions else doc.text
 
 
-def copy_groups(documents: Mapping[str, Document], threshold: float) -> dict[str, str]:
+def signatures(documents: Iterable[Document]) -> dict[str, np.ndarray]:
+    """doc_id → the MinHash signature of the article's shingles (what `copy_groups` compares; stored with the
+    index, so that a document's is computed once)."""
+    docs = list(documents)
+    if not docs:
+        return {}
+    from datasketch import MinHash
+
+    found = MinHash.bulk(
+        [[s.encode() for s in shingles(article_text(d))] for d in docs], num_perm=NUM_PERM, scheme=SCHEME
+    )
+    return {d.doc_id: m.hashvalues for d, m in zip(docs, found)}
+
+
+def copy_groups(
+    documents: Mapping[str, Document], threshold: float, known: Mapping[str, np.ndarray] | None = None
+) -> dict[str, str]:
     """doc_id → the representative of its group, for every document that has a copy (the representative maps to
-    itself); documents without copies are absent."""
+    itself); documents without copies are absent. `known`: signatures already computed, by doc_id."""
     if len(documents) < 2:
         return {}
-    from datasketch import MinHash, MinHashLSH
+    from datasketch import LeanMinHash, MinHashLSH
 
     ids = sorted(documents)
-    signatures = MinHash.bulk(
-        [[s.encode() for s in shingles(article_text(documents[d]))] for d in ids], num_perm=NUM_PERM
-    )
+    values = dict(known or {})
+    values.update(signatures(documents[d] for d in ids if d not in values))
+    signatures_ = [LeanMinHash(seed=1, hashvalues=values[d], scheme=SCHEME) for d in ids]
     row = {d: i for i, d in enumerate(ids)}
     lsh = MinHashLSH(threshold=min(threshold, 0.8), num_perm=NUM_PERM)  # candidates; each pair is confirmed below
     parent = {d: d for d in ids}
@@ -57,9 +77,9 @@ def copy_groups(documents: Mapping[str, Document], threshold: float) -> dict[str
             d = parent[d]
         return d
 
-    for doc_id, signature in zip(ids, signatures):
+    for doc_id, signature in zip(ids, signatures_):
         for other in lsh.query(signature):
-            if signature.jaccard(signatures[row[other]]) >= threshold:
+            if signature.jaccard(signatures_[row[other]]) >= threshold:
                 parent[root(doc_id)] = root(other)
         lsh.insert(doc_id, signature)
     members: dict[str, list[str]] = {}

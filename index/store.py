@@ -20,6 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from index import milvus
+from index.copies import NUM_PERM, SIGNATURES
 from index.lexical import LexicalIndex
 from index.vectors import FaissStore
 from qa.core.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError, QAError
@@ -39,6 +40,7 @@ class IndexData:
     chunk_vectors: np.ndarray | None = None
     sentence_vectors: dict[str, np.ndarray] = field(default_factory=dict)
     copies: dict[str, str] = field(default_factory=dict)  # doc_id → its group's representative (index.copies)
+    signatures: dict[str, np.ndarray] = field(default_factory=dict)  # doc_id → its MinHash (index.copies)
 
 
 class DenseSearch(Protocol):
@@ -268,7 +270,21 @@ class IndexStore:
         if row != len(flat) or len(chunks) != len(chunk_vectors):
             raise IndexCorruptError(f"the index at {self.root} has mismatched file sizes")
         copies = {d: info.copy_of for d, info in manifest.documents.items() if info.copy_of}
-        return manifest, IndexData(documents, chunks, chunk_vectors, sentence_vectors, copies)
+        return manifest, IndexData(
+            documents, chunks, chunk_vectors, sentence_vectors, copies, self._signatures(files, docs)
+        )
+
+    @staticmethod
+    def _signatures(files: dict[str, Path], docs: list[Document]) -> dict[str, np.ndarray]:
+        """The stored MinHash signatures by doc_id; none when they are missing or unreadable (they are only a
+        cache: `index.copies` computes what is not there)."""
+        try:
+            stored = np.load(files[SIGNATURES], mmap_mode="r")
+        except (OSError, KeyError, ValueError):
+            return {}
+        if stored.shape != (len(docs), NUM_PERM):
+            return {}
+        return {doc.doc_id: stored[i] for i, doc in enumerate(docs)}
 
     def _open_milvus(self, manifest: Manifest, chunks: int) -> tuple[DenseSearch, LexicalSearch]:
         client = milvus.connect(self.vectors, self.root)
@@ -313,6 +329,7 @@ class IndexStore:
             "chunks": f"chunks-{gen}.jsonl",
             "chunk_vectors": f"chunk_vectors-{gen}.npy",
             "sentence_vectors": f"sentence_vectors-{gen}.npy",
+            SIGNATURES: f"signatures-{gen}.npy",
         }
         client = milvus.connect(self.vectors, self.root) if self.vectors.backend == "milvus" else None
         collection = milvus.collection_name(self.vectors, gen)
@@ -333,6 +350,10 @@ class IndexStore:
             parts = [data.sentence_vectors[d.doc_id] for d in docs]
             flat = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, dim), np.float32)
             _fsync_save(p["sentence_vectors"], flat)
+            known = [data.signatures.get(d.doc_id) for d in docs]
+            if any(v is None for v in known):  # no stored signatures to keep (an index from an older version)
+                known = []
+            _fsync_save(p[SIGNATURES], np.array(known, np.uint32).reshape(len(known), NUM_PERM))
             if client is None:
                 FaissStore.build(chunk_vectors, self.vectors).save(p["dense"])
             else:
@@ -395,6 +416,7 @@ class IndexStore:
                 "chunks",
                 "chunk_vectors",
                 "sentence_vectors",
+                "signatures",
                 "dense",
             } or path.name.endswith(".tmp"):
                 path.unlink(missing_ok=True)

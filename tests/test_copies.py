@@ -83,3 +83,43 @@ def test_the_side_panel_names_the_other_outlets_of_a_passage(news):
     panel = ChatApp(news).show_source(session, type("Click", (), {"key": "1:1"})())
     assert '<div class="qa-also">also reported by ' in panel and "<mark>" in panel
     assert documents[lead.doc_id].source.outlet in panel  # the cited outlet, with its date
+
+
+def test_signatures_are_stored_with_the_index_and_computed_once_per_document(tmp_path, monkeypatch):
+    import shutil
+
+    import numpy as np
+
+    from index import builder as builder_module
+    from index.builder import IndexBuilder
+    from index.copies import NUM_PERM, SIGNATURES, signatures
+    from index.store import IndexStore
+    from qa.core.settings import ChunkSettings
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(NEWS, corpus)
+    asked: list[list[str]] = []
+
+    def counting(documents):
+        docs = list(documents)
+        asked.append(sorted(d.doc_id for d in docs))
+        return signatures(docs)
+
+    monkeypatch.setattr(builder_module, "signatures", counting)
+    embedder = KeywordEmbedder()
+    store = IndexStore(tmp_path / "index")
+
+    def run():
+        b = IndexBuilder(store, IngestSettings(), ChunkSettings(), embedder.identity, lambda: embedder)
+        return b.run(corpus)
+
+    first = run()
+    assert asked == [sorted(first.added)]
+    manifest, data = store.load_data()
+    stored = np.load(tmp_path / "index" / manifest.files[SIGNATURES])
+    assert stored.shape == (len(first.added), NUM_PERM)
+    assert data.copies == copy_groups(data.documents, IngestSettings().copy_threshold)  # the same groups from the cache
+    shutil.copy(corpus / WIRE[1], corpus / "reprint-again.html")
+    second = run()
+    assert second.added == ["reprint-again.html"] and asked[-1] == ["reprint-again.html"]
+    assert store.load_data()[1].copies["reprint-again.html"] == WIRE[0]
