@@ -13,7 +13,7 @@ import os
 import time
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -79,7 +79,7 @@ def manifest_json(m: Manifest) -> dict:
         "embedder": m.embedder.to_json(),
         "chunker": dict(m.chunker),
         "files": dict(m.files),
-        "documents": {doc_id: asdict(d) for doc_id, d in m.documents.items()},
+        "documents": {doc_id: dict(vars(d), source=dict(vars(d.source))) for doc_id, d in m.documents.items()},
         "counts": {"documents": len(m.documents), "chunks": m.chunks, "sentences": m.sentences},
     }
 
@@ -127,7 +127,7 @@ def _doc_to_json(doc: Document) -> dict:
         "text": doc.text,
         "sentences": [[s.start, s.end] for s in doc.sentences],
         "regions": [[r.start, r.end] for r in doc.regions],
-        "source": asdict(doc.source),
+        "source": dict(vars(doc.source)),
         "pages": list(doc.pages),
     }
 
