@@ -279,7 +279,7 @@ class IndexStore:
         """The stored MinHash signatures by doc_id; none when they are missing or unreadable (they are only a
         cache: `index.copies` computes what is not there)."""
         try:
-            stored = np.load(files[SIGNATURES], mmap_mode="r")
+            stored = np.load(files[SIGNATURES])
         except (OSError, KeyError, ValueError):
             return {}
         if stored.shape != (len(docs), NUM_PERM):
