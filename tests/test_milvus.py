@@ -13,23 +13,15 @@ from qa.core.errors import IndexMismatchError, IndexWriteError
 from qa.core.settings import ChunkSettings, IngestSettings, VectorSettings
 
 from conftest import KeywordEmbedder
+from test_index import CountingFactory
 
 pytest.importorskip("milvus_lite")
 
 MILVUS = VectorSettings(backend="milvus")
 
 
-class Counting:
-    def __init__(self, embedder):
-        self.embedder, self.loads = embedder, 0
-
-    def __call__(self):
-        self.loads += 1
-        return self.embedder
-
-
 def build(root, corpus, vectors=MILVUS, embedder=None):
-    factory = Counting(embedder or KeywordEmbedder())
+    factory = CountingFactory(embedder or KeywordEmbedder())
     store = IndexStore(root, vectors)
     b = IndexBuilder(store, IngestSettings(), ChunkSettings(chunk_tokens=60, overlap_tokens=10),
                      factory.embedder.identity, factory)
