@@ -82,11 +82,7 @@ def corpus_files(corpus: Path, extensions: tuple[str, ...], follow_symlinks: boo
     root = corpus.resolve()
     found = []
     for folder, dirs, entries in _walk(corpus):
-        rel_folder = folder.relative_to(corpus)
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        if rel_folder.parts and _in_saved_page_assets(corpus, rel_folder / "_"):
-            dirs[:] = []
-            continue
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not _saved_page_assets(folder / d)]
         for entry in entries:
             name = entry.name
             if name.startswith(".") or os.path.splitext(name)[1].lower() not in extensions:
@@ -121,17 +117,13 @@ def _walk(top: Path) -> Iterator[tuple[Path, list[str], list[os.DirEntry]]]:
         yield from _walk(top / d)
 
 
-def _in_saved_page_assets(corpus: Path, rel: Path) -> bool:
-    """Whether `rel` lies in the folder of scripts, styles and embedded frames a browser saves beside a page
+def _saved_page_assets(folder: Path) -> bool:
+    """Whether `folder` holds the scripts, styles and embedded frames a browser saves beside a page
     ("Page_files/" beside "Page.html"): parts of that page, not articles."""
-    folder = corpus
-    for part in rel.parts[:-1]:
-        if part.endswith("_files") and any(
-            (folder / (part[: -len("_files")] + ext)).is_file() for ext in (".html", ".htm")
-        ):
-            return True
-        folder = folder / part
-    return False
+    name = folder.name
+    return name.endswith("_files") and any(
+        (folder.parent / (name[: -len("_files")] + ext)).is_file() for ext in (".html", ".htm")
+    )
 
 
 def sha256_of(path: Path, entry: CatalogEntry | None = None) -> str:
