@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from index.lexical import tokens
-from index.vectors import probe_queries, recall_at
+from index.vectors import inverted_lists, probe_queries, recall_at, smallest_nprobe
 from qa.core.errors import ConfigError, IndexCorruptError
 from qa.core.settings import VectorSettings
 
@@ -111,13 +111,12 @@ def build(client: Any, name: str, texts: list[str], vectors: np.ndarray, setting
             )
         )
         params = client.prepare_index_params()
-        exact = settings.kind == "flat" or (settings.kind == "auto" and n <= settings.flat_max) or n < 1000
-        nlist = max(16, int(4 * np.sqrt(max(n, 1))))
+        nlist = inverted_lists(n, settings)
         params.add_index(
             field_name="dense",
-            index_type="FLAT" if exact else "IVF_FLAT",
+            index_type="IVF_FLAT" if nlist else "FLAT",
             metric_type="IP",
-            params={} if exact else {"nlist": nlist},
+            params={"nlist": nlist} if nlist else {},
         )
         params.add_index(
             field_name="sparse",
@@ -134,22 +133,21 @@ def build(client: Any, name: str, texts: list[str], vectors: np.ndarray, setting
             client.insert(name, rows)
         client.flush(name)
         client.load_collection(name)
-        return 0 if exact else _calibrate(MilvusDense(client, name, n), vectors, settings.min_recall, nlist)
+        return _calibrate(MilvusDense(client, name, n), vectors, settings.min_recall, nlist) if nlist else 0
     except Exception as exc:
         raise OSError(f"Milvus collection {name}: {_reason(exc)}") from None
 
 
 def _calibrate(dense: MilvusDense, vectors: np.ndarray, min_recall: float, nlist: int, k: int = 10) -> int:
     """The smallest nprobe whose recall@k against exact search reaches `min_recall` (as `FaissStore.calibrate`)."""
-    queries = probe_queries(vectors, 200)
+    queries = probe_queries(vectors, 500)
     truth = np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :k]
-    nprobe = 1
-    while nprobe < nlist:
+
+    def recall_with(nprobe: int) -> float:
         dense.nprobe = nprobe
-        if recall_at(dense.search(queries, k)[1], truth) >= min_recall + 0.02:
-            break
-        nprobe *= 2
-    return min(nprobe, nlist)
+        return recall_at(dense.search(queries, k)[1], truth)
+
+    return smallest_nprobe(recall_with, nlist, min_recall)[0]
 
 
 def drop(client: Any, name: str) -> None:
@@ -162,9 +160,14 @@ def drop(client: Any, name: str) -> None:
 
 
 def drop_other_generations(client: Any, settings: VectorSettings, keep: str) -> None:
-    for name in client.list_collections():
+    """Best effort, as `drop`: the index has switched already, so nothing here may fail the write."""
+    try:
+        names = client.list_collections()
+    except Exception:
+        return
+    for name in names:
         if name != keep and generation_of(settings, name) is not None:
-            client.drop_collection(name)
+            drop(client, name)
 
 
 def open_collection(client: Any, name: str, chunks: int, nprobe: int) -> tuple[MilvusDense, MilvusLexical]:
@@ -237,5 +240,6 @@ class MilvusLexical:
             search_params={"metric_type": "BM25"},
             output_fields=["row"],
         )[0]
+        # milvus-lite reports BM25 scores negated, a server does not: the magnitude is the score either way
         scored = sorted((-round(abs(float(h["distance"])) / (BM25_K1 + 1), 5), int(h["row"])) for h in found)
         return [(row, -score) for score, row in scored[:k] if score < 0]

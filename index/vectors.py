@@ -8,6 +8,7 @@ lists to visit that finds `min_recall` of the exact top 10 for queries near the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,24 @@ def probe_queries(vectors: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     return (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
 
 
+def inverted_lists(n: int, choice: VectorSettings) -> int:
+    """How many lists an inverted file of `n` vectors gets; 0 when the index is exact (`flat`)."""
+    kind = choice.kind if choice.kind != "auto" else ("ivf" if n > choice.flat_max else "flat")
+    return 0 if kind == "flat" or n < 1000 else max(16, int(4 * np.sqrt(n)))
+
+
+def smallest_nprobe(recall_with: Callable[[int], float], nlist: int, min_recall: float) -> tuple[int, float]:
+    """The smallest number of lists to visit whose recall (`recall_with(nprobe)`) reaches `min_recall`, with a
+    margin for other queries, and that recall."""
+    nprobe, recall = 1, 0.0
+    for candidate in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024):
+        nprobe = min(candidate, nlist)
+        recall = recall_with(nprobe)
+        if recall >= min_recall + 0.02 or candidate >= nlist:
+            break
+    return nprobe, recall
+
+
 class FaissStore:
     def __init__(self, index: Any, quantizer: Any = None):
         self.index = index
@@ -60,13 +79,12 @@ class FaissStore:
 
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = vectors.shape
-        kind = choice.kind if choice.kind != "auto" else ("ivf" if n > choice.flat_max else "flat")
-        if kind == "flat" or n < 1000:
+        nlist = inverted_lists(n, choice)
+        if not nlist:
             flat = faiss.IndexFlatIP(dim)
             if n:
                 flat.add(vectors)
             return cls(flat)
-        nlist = max(16, int(4 * np.sqrt(n)))
         quantizer = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(0)
@@ -86,12 +104,12 @@ class FaissStore:
         exact = faiss.IndexFlatIP(vectors.shape[1])
         exact.add(vectors)
         _, truth = exact.search(queries, k)
-        recall = 0.0
-        for nprobe in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024):
-            self.index.nprobe = min(nprobe, self.index.nlist)
-            recall = recall_at(self.index.search(queries, k)[1], truth)
-            if recall >= min_recall + 0.02 or nprobe >= self.index.nlist:  # a margin for other queries
-                break
+
+        def recall_with(nprobe: int) -> float:
+            self.index.nprobe = nprobe
+            return recall_at(self.index.search(queries, k)[1], truth)
+
+        self.index.nprobe, recall = smallest_nprobe(recall_with, self.index.nlist, min_recall)
         return recall
 
     @classmethod
