@@ -332,7 +332,7 @@ class IndexStore:
             SIGNATURES: f"signatures-{gen}.npy",
         }
         client = milvus.connect(self.vectors, self.root) if self.vectors.backend == "milvus" else None
-        collection = milvus.collection_name(self.vectors, gen)
+        collection = milvus.collection_name(self.vectors, gen)  # this generation's, if on Milvus
         if client is None:
             files["dense"] = f"dense-{gen}.faiss"
         p = {k: self.root / v for k, v in files.items()}
@@ -394,7 +394,7 @@ class IndexStore:
         self._remove_other_generations(set(files.values()))
         if client is not None:
             milvus.drop_other_generations(client, self.vectors, collection)
-        if old is not None and old.files.get("milvus", collection) != collection:
+        if old is not None and "milvus" in old.files:
             self._drop_milvus_of(old)
         return manifest
 

@@ -140,10 +140,6 @@ class VectorSettings(_Section):
         "sharing a server its own.",
     )
 
-    def engine(self) -> dict:
-        """What decides how chunks are searched, as the manifest records it (never the token)."""
-        return {"backend": self.backend, "uri": self.uri, "collection": self.collection}
-
 
 class EmbedderSettings(_Section):
     model: str = Field(
