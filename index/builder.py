@@ -78,11 +78,15 @@ class IndexBuilder:
         except (IndexMismatchError, IndexCorruptError):
             report.rebuilt = True
             return None
-        if manifest.embedder != self.embedder_id or manifest.chunker != self.chunker_id:
+        if not self._same_contents(manifest):
             report.rebuilt = True
             return None
         report.moved = not self.store.holds(manifest)
         return data
+
+    def _same_contents(self, manifest: Manifest) -> bool:
+        """Whether the index was made by the configured embedder and chunker (if not, it is rebuilt)."""
+        return manifest.embedder == self.embedder_id and manifest.chunker == self.chunker_id
 
     def run(self, corpus: Path, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
         report = IndexReport()
@@ -94,11 +98,7 @@ class IndexBuilder:
             ]
             if not rebuild and self.store.exists():
                 manifest = self.store.read_manifest()
-                if (
-                    self.store.holds(manifest)
-                    and manifest.embedder == self.embedder_id
-                    and manifest.chunker == self.chunker_id
-                ):
+                if self.store.holds(manifest) and self._same_contents(manifest):
                     if self._nothing_changed(files, manifest, report):
                         return report
                     report.unchanged.clear()
