@@ -145,13 +145,7 @@ def run(articles: int, baseline: bool, out: Path) -> None:
         ),
     ]
     table = ["| figure | value |", "| --- | --- |", *(f"| {a} | {b} |" for a, b in rows)]
-    scores = ["| suite | figure | with the distractors | without | difference |", "| --- | --- | --- | --- | --- |"]
-    for suite in SUITES:
-        for key, name in SHOWN:
-            with_d = answers["suites"][suite].get(key)
-            without = plain["suites"][suite].get(key) if plain else None
-            diff = f"{with_d - without:+.3f}" if with_d is not None and without is not None else ""
-            scores.append(f"| {suite} | {name} | {_v(with_d)} | {_v(without)} | {diff} |")
+    scores = _compared("with the distractors", answers, "without", plain)
     block = "\n".join(
         [
             SCALE_BLOCK[0],
@@ -202,12 +196,7 @@ def milvus_part(data: Path, corpus: Path, env: dict[str, str], on_faiss: dict | 
             f"{fmt(on_milvus['peak_mb'])} / {fmt(on_faiss['peak_mb'])} MB",
         ),
     ]
-    scores = ["| suite | figure | Milvus | FAISS | difference |", "| --- | --- | --- | --- | --- |"]
-    for suite in SUITES:
-        for key, name in SHOWN:
-            a, b = on_milvus["suites"][suite].get(key), on_faiss["suites"][suite].get(key)
-            diff = f"{a - b:+.3f}" if a is not None and b is not None else ""
-            scores.append(f"| {suite} | {name} | {_v(a)} | {_v(b)} | {diff} |")
+    scores = _compared("Milvus", on_milvus, "FAISS", on_faiss)
     return "\n".join(
         [
             MILVUS_PART[0],
@@ -225,6 +214,18 @@ def milvus_part(data: Path, corpus: Path, env: dict[str, str], on_faiss: dict | 
             MILVUS_PART[1],
         ]
     )
+
+
+def _compared(first: str, a: dict, second: str, b: dict | None) -> list[str]:
+    """A table of both suites' shown figures in two runs (`b` None: not measured) and their difference."""
+    rows = [f"| suite | figure | {first} | {second} | difference |", "| --- | --- | --- | --- | --- |"]
+    for suite in SUITES:
+        for key, name in SHOWN:
+            x = a["suites"][suite].get(key)
+            y = b["suites"][suite].get(key) if b else None
+            diff = f"{x - y:+.3f}" if x is not None and y is not None else ""
+            rows.append(f"| {suite} | {name} | {_v(x)} | {_v(y)} | {diff} |")
+    return rows
 
 
 def _v(x) -> str:
